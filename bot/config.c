@@ -1,0 +1,1 @@
+/* bot/config.c — placeholder until the module lands. */

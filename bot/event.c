@@ -1,0 +1,1 @@
+/* bot/event.c — placeholder until the module lands. */

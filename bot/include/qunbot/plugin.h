@@ -1,0 +1,79 @@
+/*
+ * plugin.h — how a plugin plugs in: one struct of callbacks, declared with designated
+ * initializers and listed in bot/plugins_builtin.c.
+ *
+ * Lifecycle: the core checks the ABI, runs the plugin's migrations, builds its
+ * settings for every group from the rules files, then calls init. Events arrive after
+ * the rules engine, in priority order (lower first); a plugin returning QB_HANDLED
+ * stops later plugins. on_tick runs about once a second. shutdown runs once, after
+ * queues have drained. No file-level state: keep it in the struct from qb_state().
+ */
+#ifndef QUNBOT_PLUGIN_H
+#define QUNBOT_PLUGIN_H
+
+#include "qunbot.h"
+#include "event.h"
+#include "action.h"
+#include "command.h"
+#include "cfg.h"
+#include "store.h"
+#include "sched.h"
+
+#define QB_PLUGIN_ABI 1
+
+enum qb_verdict { QB_PASS = 0, QB_HANDLED = 1 };
+
+struct qb_ctx;
+
+struct qb_plugin {
+    int abi; /* QB_PLUGIN_ABI */
+    const char *name, *version, *description;
+    int priority;        /* lower runs first; guard 10, everyday plugins 100, help 1000 */
+    uint32_t event_mask; /* QB_EVMASK(kind) bits this plugin wants in on_event */
+    bool default_on;     /* enabled in groups whose rules do not mention the plugin */
+
+    /* Per-group settings: table, and the size of the struct it fills. */
+    const struct qb_cfg_field *settings;
+    size_t settings_size;
+
+    const struct qb_command *commands; /* terminated by an entry with name NULL; may be NULL */
+    const char *const *migrations;     /* SQL per schema version (index 0 = v1), NULL-terminated */
+
+    int (*init)(struct qb_ctx *c); /* QB_OK or an error that stops start-up */
+    int (*on_event)(struct qb_ctx *c, const struct qb_event *ev);
+    void (*on_tick)(struct qb_ctx *c, int64_t now_ms);
+    void (*shutdown)(struct qb_ctx *c);
+};
+
+/* The plugin's private state pointer (NULL until set). The plugin frees it in shutdown. */
+void *qb_state(struct qb_ctx *c);
+void qb_set_state(struct qb_ctx *c, void *state);
+
+/* This plugin's settings for a group (a struct of settings_size bytes), never NULL:
+ * groups no rules file names get the default policy. Borrowed until the next reload. */
+const void *qb_settings(struct qb_ctx *c, const char *group_id);
+/* Is this plugin enabled in the group? Private chats: enabled if enabled anywhere. */
+bool qb_enabled(struct qb_ctx *c, const char *group_id);
+
+/* The sender's effective role for ev (superusers from the bot config win). */
+enum qb_role qb_role_of(struct qb_ctx *c, const struct qb_event *ev);
+/* The timezone name for a group (rules file, else the bot's, default Asia/Shanghai). */
+const char *qb_timezone(struct qb_ctx *c, const char *group_id);
+
+/* The plugin's own name (for messages and audit). */
+const char *qb_plugin_name(struct qb_ctx *c);
+
+/* Every enabled plugin's commands, for a help listing: calls fn once per command. */
+void qb_each_command(struct qb_ctx *c, const char *group_id,
+                     void (*fn)(const struct qb_plugin *p, const struct qb_command *cmd, void *ud),
+                     void *ud);
+
+/* Counters for /status. */
+struct qb_status {
+    int64_t started_ms;
+    int accounts, accounts_online;
+    int64_t events_in, actions_out, actions_failed, queued;
+};
+void qb_get_status(struct qb_ctx *c, struct qb_status *st);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * sched.h — time for plugins: the clock, in-memory timers, persisted schedules.
+ *
+ * Timers are one-shot callbacks that vanish on restart. Schedules are stored in the
+ * database and survive restarts: a cron expression in a timezone, or a single moment.
+ * When one comes due the plugin gets a QB_EV_SCHEDULE event with its key and payload.
+ * A schedule missed while the bot was down fires once (sched_late_ms tells how late),
+ * never once per missed occurrence.
+ */
+#ifndef QUNBOT_SCHED_H
+#define QUNBOT_SCHED_H
+
+#include "qunbot.h"
+
+struct qb_ctx;
+
+/* Now, Unix milliseconds (a fake clock in tests). */
+int64_t qb_now(struct qb_ctx *c);
+
+typedef void (*qb_timer_cb)(struct qb_ctx *c, void *ud);
+/* Run cb once after delay_ms. Returns a timer id (> 0) or a negative QB_E*. */
+int64_t qb_timer_add(struct qb_ctx *c, int64_t delay_ms, qb_timer_cb cb, void *ud);
+/* Cancel a pending timer; unknown ids are ignored. */
+void qb_timer_cancel(struct qb_ctx *c, int64_t id);
+
+/* Create or replace the schedule key of this plugin.
+ * cron: 5 fields "min hour day-of-month month day-of-week" (names MON, JAN allowed),
+ * tz: IANA zone or NULL for the bot's timezone. payload: any text, may be NULL. */
+int qb_schedule_cron(struct qb_ctx *c, const char *key, const char *cron, const char *tz,
+                     const char *payload);
+/* One moment (Unix ms). */
+int qb_schedule_at(struct qb_ctx *c, const char *key, int64_t when_ms, const char *payload);
+int qb_schedule_cancel(struct qb_ctx *c, const char *key);
+
+#endif

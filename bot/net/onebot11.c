@@ -1,0 +1,1 @@
+/* bot/net/onebot11.c — placeholder until the module lands. */

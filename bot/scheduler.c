@@ -1,0 +1,1 @@
+/* bot/scheduler.c — placeholder until the module lands. */

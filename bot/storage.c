@@ -1,0 +1,1 @@
+/* bot/storage.c — placeholder until the module lands. */

@@ -1,0 +1,1 @@
+/* tools/sim/sim.c — placeholder until the module lands. */

@@ -1,0 +1,5 @@
+/* sim_main.c — placeholder. */
+int main(void)
+{
+    return 0;
+}
