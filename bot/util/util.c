@@ -2,7 +2,6 @@
  * util.c — implementation of util.h: buffers, strings, UTF-8, secrets, durations,
  * the clock and the log sink. Pure helpers; the only state is the clock and log setup.
  */
-#define _GNU_SOURCE
 #include "util.h"
 
 #include <ctype.h>
