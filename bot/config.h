@@ -27,13 +27,13 @@ struct qb_account_cfg {
     char *name;     /* label for logs and messages; default "account-<n>" */
     char *protocol; /* "onebot11" */
     enum qb_conn_mode mode;
-    char *url;      /* forward: universal endpoint ws:// or wss:// (or NULL when api/event given) */
-    char *api_url;  /* forward: separate API socket (with event_url) */
+    char *url;     /* forward: universal endpoint ws:// or wss:// (or NULL when api/event given) */
+    char *api_url; /* forward: separate API socket (with event_url) */
     char *event_url;
-    char *token;    /* resolved from "token", "token_env" or "token_file"; "" = none */
-    char self_id[QB_ID_MAX]; /* reverse: the X-Self-ID this account accepts; forward: optional */
-    bool tls_verify;         /* default true */
-    char *ca_file;           /* optional CA bundle for wss:// */
+    char *token;              /* resolved from "token", "token_env" or "token_file"; "" = none */
+    char self_id[QB_ID_MAX];  /* reverse: the X-Self-ID this account accepts; forward: optional */
+    bool tls_verify;          /* default true */
+    char *ca_file;            /* optional CA bundle for wss:// */
     int64_t api_timeout_ms;   /* default 30000 */
     int64_t media_timeout_ms; /* default 120000 */
 };
@@ -43,10 +43,10 @@ struct qb_config {
     struct qb_account_cfg *accounts;
     size_t naccounts;
     struct {
-        char *host; /* default "127.0.0.1" */
-        int port;   /* default 8080; 0 = any free port */
-        char *path; /* default "/onebot/v11/ws" */
-    } listen;       /* reverse-mode WebSocket listener (only if a reverse account exists) */
+        char *host;  /* default "127.0.0.1" */
+        int port;    /* default 8080; 0 = any free port */
+        char *path;  /* default "/onebot/v11/ws" */
+    } listen;        /* reverse-mode WebSocket listener (only if a reverse account exists) */
     char *db_path;   /* default "qunbot.db" */
     char *rules_dir; /* default "config/rules" relative to the config file's directory */
     char *timezone;  /* default "Asia/Shanghai" */
@@ -70,11 +70,12 @@ struct qb_config {
     struct {
         int64_t text_retention_ms; /* default 180 days; 0 = keep forever */
     } storage;
-    int64_t max_frame_bytes;   /* default 1 MiB */
-    int backfill_count;        /* default 30 messages per group after a reconnect; 0 = off */
-    int64_t reconnect_min_ms;  /* default 1000 */
-    int64_t reconnect_max_ms;  /* default 30000 */
-    int64_t heartbeat_fallback_ms; /* watchdog when the platform sends no heartbeat; default 90000 */
+    int64_t max_frame_bytes;       /* default 1 MiB */
+    int backfill_count;            /* default 30 messages per group after a reconnect; 0 = off */
+    int64_t reconnect_min_ms;      /* default 1000 */
+    int64_t reconnect_max_ms;      /* default 30000 */
+    int64_t heartbeat_fallback_ms; /* watchdog when the platform sends no heartbeat; default 90000
+                                    */
 };
 
 /* Load and validate a bot config. Returns QB_OK and *out, or an error with every
@@ -92,9 +93,9 @@ struct qb_plugin_policy {
 struct qb_policy {
     char *file;
     char *name;
-    bool is_default;          /* applies to groups no other file names */
-    struct qb_strlist groups; /* group ids this file governs */
-    char *timezone;           /* NULL = the bot's */
+    bool is_default;                  /* applies to groups no other file names */
+    struct qb_strlist groups;         /* group ids this file governs */
+    char *timezone;                   /* NULL = the bot's */
     struct qb_plugin_policy *plugins; /* indexed like the plugin list given to qb_rules_load */
 };
 

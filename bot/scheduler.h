@@ -16,11 +16,11 @@
 struct qb_store;
 
 struct qb_cron {
-    uint64_t minutes;  /* bit m = minute m (0-59) */
-    uint32_t hours;    /* bit h (0-23) */
-    uint32_t mdays;    /* bit d (1-31) */
-    uint16_t months;   /* bit m (1-12) */
-    uint8_t wdays;     /* bit w (0 = Sunday .. 6; 7 is folded into 0) */
+    uint64_t minutes;        /* bit m = minute m (0-59) */
+    uint32_t hours;          /* bit h (0-23) */
+    uint32_t mdays;          /* bit d (1-31) */
+    uint16_t months;         /* bit m (1-12) */
+    uint8_t wdays;           /* bit w (0 = Sunday .. 6; 7 is folded into 0) */
     bool mday_any, wday_any; /* '*' given: cron's "either day field matches" rule */
 };
 
@@ -33,7 +33,7 @@ int64_t qb_cron_next(const struct qb_cron *c, const char *tz, int64_t after_ms);
 
 /* Timezones by IANA name ("Asia/Shanghai"). */
 bool qb_tz_valid(const char *tz);
-int qb_tz_local(const char *tz, int64_t ms, struct tm *out);   /* ms → local broken-down time */
+int qb_tz_local(const char *tz, int64_t ms, struct tm *out);  /* ms → local broken-down time */
 int64_t qb_tz_mktime(const char *tz, const struct tm *local); /* local → ms (tm_isdst = -1) */
 
 struct qb_sched;

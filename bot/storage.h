@@ -39,15 +39,16 @@ int qb_store_commit(struct qb_store *st);
 /* One row of the interaction log. Any string may be NULL. */
 struct qb_logrec {
     int64_t time_ms;
-    const char *direction; /* "in" (event), "out" (action), "result" (action answered), "decision" */
+    const char
+            *direction; /* "in" (event), "out" (action), "result" (action answered), "decision" */
     const char *platform;
     const char *self_id;
     const char *group_id;
     const char *user_id;
-    const char *kind;       /* event kind name, action name, or decision name */
+    const char *kind; /* event kind name, action name, or decision name */
     const char *message_id;
-    const char *text;       /* message plain text, or action text */
-    const char *details;    /* JSON object text */
+    const char *text;    /* message plain text, or action text */
+    const char *details; /* JSON object text */
 };
 int qb_store_log(struct qb_store *st, const struct qb_logrec *r);
 /* Log an inbound event (its fields, plain text, and raw frame JSON as details). */

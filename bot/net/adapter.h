@@ -21,9 +21,9 @@ struct qb_frame {
     char echo[64];      /* QB_FRAME_RESPONSE: the echo as a string, "" when absent or null */
     bool ok;            /* status == "ok" (or "async") and retcode 0/1 */
     int retcode;
-    char detail[256];   /* message/wording of a failure, "" otherwise */
-    void *root;         /* adapter-private parsed document; freed by qb_frame_clear */
-    const void *data;   /* adapter-private: the response's data inside root */
+    char detail[256]; /* message/wording of a failure, "" otherwise */
+    void *root;       /* adapter-private parsed document; freed by qb_frame_clear */
+    const void *data; /* adapter-private: the response's data inside root */
 };
 
 void qb_frame_init(struct qb_frame *f);

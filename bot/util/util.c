@@ -369,22 +369,39 @@ void qb_log(int level, const char *fmt, ...)
 const char *qb_strerror(int err)
 {
     switch (err) {
-    case QB_OK: return "ok";
-    case QB_ENOMEM: return "out of memory";
-    case QB_EINVAL: return "invalid argument or input";
-    case QB_EIO: return "input/output error";
-    case QB_ETIMEDOUT: return "timed out (the platform may still have done it)";
-    case QB_EDISCONNECTED: return "connection dropped before the platform answered";
-    case QB_EDENIED: return "permission denied";
-    case QB_ENOTSUP: return "not supported by this platform";
-    case QB_ERATE: return "rate limited";
-    case QB_EFAILED: return "the platform reported a failure";
-    case QB_ENOENT: return "not found";
-    case QB_EPARSE: return "could not parse";
-    case QB_ETOOBIG: return "too large";
-    case QB_EEXIST: return "already exists";
-    case QB_ESTORE: return "database error";
-    case QB_EOFFLINE: return "account offline";
-    default: return "unknown error";
+    case QB_OK:
+        return "ok";
+    case QB_ENOMEM:
+        return "out of memory";
+    case QB_EINVAL:
+        return "invalid argument or input";
+    case QB_EIO:
+        return "input/output error";
+    case QB_ETIMEDOUT:
+        return "timed out (the platform may still have done it)";
+    case QB_EDISCONNECTED:
+        return "connection dropped before the platform answered";
+    case QB_EDENIED:
+        return "permission denied";
+    case QB_ENOTSUP:
+        return "not supported by this platform";
+    case QB_ERATE:
+        return "rate limited";
+    case QB_EFAILED:
+        return "the platform reported a failure";
+    case QB_ENOENT:
+        return "not found";
+    case QB_EPARSE:
+        return "could not parse";
+    case QB_ETOOBIG:
+        return "too large";
+    case QB_EEXIST:
+        return "already exists";
+    case QB_ESTORE:
+        return "database error";
+    case QB_EOFFLINE:
+        return "account offline";
+    default:
+        return "unknown error";
     }
 }

@@ -53,9 +53,9 @@ bool qb_secret_eq(const char *a, const char *b);
 int qb_parse_duration(const char *s, int64_t *out_ms);
 
 /* Clock. Real wall time unless a fake clock is installed (tests). */
-int64_t qb_clock_now(void);      /* Unix ms */
-double qb_clock_mono(void);      /* monotonic seconds, for intervals (fake clock aware) */
-void qb_clock_fake(int64_t ms);  /* install or move the fake clock; 0 restores the real clock */
+int64_t qb_clock_now(void);     /* Unix ms */
+double qb_clock_mono(void);     /* monotonic seconds, for intervals (fake clock aware) */
+void qb_clock_fake(int64_t ms); /* install or move the fake clock; 0 restores the real clock */
 void qb_clock_advance(int64_t ms);
 bool qb_clock_is_fake(void);
 

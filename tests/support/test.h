@@ -2,13 +2,16 @@
  * test.h — the in-tree test harness: TEST() cases, CHECK assertions that report
  * file:line and keep going, and a closing "N passed, N failed" line for CTest logs.
  *
- * Usage: TEST(name) { CHECK(x == 1); CHECK_STR(a, "b"); }  int main(void) { RUN(name); return test_done(); }
+ * TEST_ONLY=part runs only the tests whose name contains part.
+ * Usage: TEST(name) { CHECK(x == 1); CHECK_STR(a, "b"); }  int main(void) { RUN(name); return
+ * test_done(); }
  */
 #ifndef QB_TEST_H
 #define QB_TEST_H
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int test_failed_checks;
@@ -20,7 +23,7 @@ static const char *test_current;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, test_current,    \
+            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, test_current,     \
                     #cond);                                                                        \
             test_failed_checks++;                                                                  \
         }                                                                                          \
@@ -30,7 +33,7 @@ static const char *test_current;
     do {                                                                                           \
         const char *a_ = (a), *b_ = (b);                                                           \
         if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
-            fprintf(stderr, "%s:%d: %s: expected \"%s\", got \"%s\" (%s)\n", __FILE__, __LINE__,  \
+            fprintf(stderr, "%s:%d: %s: expected \"%s\", got \"%s\" (%s)\n", __FILE__, __LINE__,   \
                     test_current, b_ ? b_ : "(null)", a_ ? a_ : "(null)", #a);                     \
             test_failed_checks++;                                                                  \
         }                                                                                          \
@@ -48,6 +51,9 @@ static const char *test_current;
 
 #define RUN(name)                                                                                  \
     do {                                                                                           \
+        const char *only_ = getenv("TEST_ONLY");                                                   \
+        if (only_ && !strstr(#name, only_))                                                        \
+            break;                                                                                 \
         int before_ = test_failed_checks;                                                          \
         test_current = #name;                                                                      \
         name();                                                                                    \

@@ -20,8 +20,9 @@ struct ev_loop;
 struct qb_sim;
 
 enum qb_sim_auth {
-    QB_SIM_AUTH_NAPCAT = 0, /* bad token: upgrade, send one retcode-1403 frame, close (NapCat, LLOneBot) */
-    QB_SIM_AUTH_HTTP,       /* bad token: HTTP 401/403 before the upgrade (Lagrange, spec) */
+    QB_SIM_AUTH_NAPCAT =
+            0, /* bad token: upgrade, send one retcode-1403 frame, close (NapCat, LLOneBot) */
+    QB_SIM_AUTH_HTTP, /* bad token: HTTP 401/403 before the upgrade (Lagrange, spec) */
 };
 
 struct qb_sim_opts {
@@ -32,11 +33,11 @@ struct qb_sim_opts {
     int reconnect_ms;        /* reverse mode: retry interval (default 3000) */
     const char *token;       /* the access token; NULL or "" = none required */
     enum qb_sim_auth auth_style;
-    const char *self_id;     /* the bot account's QQ number (default "10001") */
-    int heartbeat_ms;        /* heartbeat interval; 0 = none (some NapCat configs) */
-    bool report_self;        /* send message_sent events for the bot's own messages */
-    bool string_format;      /* post messages as CQ strings instead of segment arrays */
-    uint64_t seed;           /* for the demo/load generators */
+    const char *self_id; /* the bot account's QQ number (default "10001") */
+    int heartbeat_ms;    /* heartbeat interval; 0 = none (some NapCat configs) */
+    bool report_self;    /* send message_sent events for the bot's own messages */
+    bool string_format;  /* post messages as CQ strings instead of segment arrays */
+    uint64_t seed;       /* for the demo/load generators */
 };
 
 /* A recorded API call. Strings owned by the simulator. */
@@ -71,8 +72,8 @@ int qb_sim_member_leave(struct qb_sim *s, const char *group_id, const char *user
                         const char *sub_type, const char *operator_id);
 int qb_sim_join_request(struct qb_sim *s, const char *group_id, const char *user_id,
                         const char *comment);
-int qb_sim_recall(struct qb_sim *s, const char *group_id, const char *user_id,
-                  int64_t message_id, const char *operator_id);
+int qb_sim_recall(struct qb_sim *s, const char *group_id, const char *user_id, int64_t message_id,
+                  const char *operator_id);
 /* Send any text frame as is (malformed JSON, unknown kinds, huge frames ...). */
 int qb_sim_send_raw(struct qb_sim *s, const char *frame, size_t len);
 /* Group messages sent while no bot was connected stay in history (get_group_msg_history)

@@ -22,7 +22,8 @@ enum qb_action_kind {
     QB_ACT_KICK,           /* group_id, user_id, enable = refuse re-joining */
     QB_ACT_SET_CARD,       /* group_id, user_id, text = new card ("" clears) */
     QB_ACT_SET_TITLE,      /* group_id, user_id, text = special title */
-    QB_ACT_HANDLE_REQUEST, /* flag, sub_type ("add"/"invite"/"friend"), enable = approve, text = reason */
+    QB_ACT_HANDLE_REQUEST, /* flag, sub_type ("add"/"invite"/"friend"), enable = approve, text =
+                              reason */
     QB_ACT_GET_STATUS,     /* core: liveness probe */
     QB_ACT_GET_LOGIN,      /* core: who am I */
     QB_ACT_GET_HISTORY,    /* core: recent group messages after a reconnect (group_id, count) */
@@ -43,9 +44,9 @@ struct qb_action {
     int64_t duration_s;
     int64_t count;
     bool enable;
-    char *text;       /* owned */
-    char *reason;     /* owned: why (audit log); never sent to the platform */
-    int timeout_ms;   /* 0 = default (30 s; 120 s for media) */
+    char *text;     /* owned */
+    char *reason;   /* owned: why (audit log); never sent to the platform */
+    int timeout_ms; /* 0 = default (30 s; 120 s for media) */
 };
 
 struct qb_member_info {
@@ -77,8 +78,7 @@ int qb_action_submit(struct qb_ctx *c, struct qb_action *a, qb_action_cb cb, voi
 
 /* Conveniences. Strings are copied; msg contents are moved out (msg is left empty). */
 int qb_send_group(struct qb_ctx *c, const char *self_id, const char *group_id, struct qb_msg *msg);
-int qb_send_private(struct qb_ctx *c, const char *self_id, const char *user_id,
-                    struct qb_msg *msg);
+int qb_send_private(struct qb_ctx *c, const char *self_id, const char *user_id, struct qb_msg *msg);
 /* Reply where ev happened (group or private) with plain text; quote = reply to the message. */
 int qb_reply(struct qb_ctx *c, const struct qb_event *ev, const char *text, bool quote);
 int qb_reply_msg(struct qb_ctx *c, const struct qb_event *ev, struct qb_msg *msg);

@@ -16,7 +16,8 @@ enum qb_cfg_type {
     QB_CFG_INT,      /* int64_t, within [min, max] */
     QB_CFG_STRING,   /* char * (owned by the core) */
     QB_CFG_STRLIST,  /* struct qb_strlist */
-    QB_CFG_DURATION, /* int64_t milliseconds; written as "90s", "10m", "2h", "3d" or a number of seconds */
+    QB_CFG_DURATION, /* int64_t milliseconds; written as "90s", "10m", "2h", "3d" or a number of
+                        seconds */
 };
 
 struct qb_strlist {
@@ -27,8 +28,8 @@ struct qb_strlist {
 struct qb_cfg_field {
     const char *key;
     enum qb_cfg_type type;
-    size_t offset;    /* offsetof(struct my_settings, field) */
-    const char *def;  /* default as JSON text: "true", "3", "\"签到\"", "[\"a\",\"b\"]", "\"10m\"" */
+    size_t offset;   /* offsetof(struct my_settings, field) */
+    const char *def; /* default as JSON text: "true", "3", "\"签到\"", "[\"a\",\"b\"]", "\"10m\"" */
     int64_t min, max; /* bounds for INT/DURATION (ms); both 0 = unbounded */
     const char *help; /* one line for docs and check-config */
 };

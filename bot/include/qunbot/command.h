@@ -16,21 +16,21 @@ struct qb_ctx;
 
 /* Parsed arguments. Borrowed for the callback. */
 struct qb_cmd_args {
-    const char *name;  /* the command's canonical name */
-    const char *used;  /* the word the member typed ("签到", "/checkin") */
-    const char *rest;  /* everything after the command word, trimmed ("" if none) */
-    int argc;          /* words in rest, split on white space */
+    const char *name; /* the command's canonical name */
+    const char *used; /* the word the member typed ("签到", "/checkin") */
+    const char *rest; /* everything after the command word, trimmed ("" if none) */
+    int argc;         /* words in rest, split on white space */
     const char *argv[QB_CMD_MAXARGS];
 };
 
 /* A run callback returns QB_HANDLED, or QB_PASS to let later plugins see the message. */
 struct qb_command {
-    const char *name;              /* "help": matched as <prefix>help */
-    const char *const *aliases;    /* NULL-terminated, matched bare or with a prefix; may be NULL */
-    const char *usage;             /* "/rank [day|week|month|all]" */
-    const char *help;              /* one line, in the members' language */
-    enum qb_role min_role;         /* QB_ROLE_MEMBER, QB_ROLE_ADMIN, QB_ROLE_OWNER, QB_ROLE_SUPERUSER */
-    bool group_only;               /* refuse in private chat */
+    const char *name;           /* "help": matched as <prefix>help */
+    const char *const *aliases; /* NULL-terminated, matched bare or with a prefix; may be NULL */
+    const char *usage;          /* "/rank [day|week|month|all]" */
+    const char *help;           /* one line, in the members' language */
+    enum qb_role min_role; /* QB_ROLE_MEMBER, QB_ROLE_ADMIN, QB_ROLE_OWNER, QB_ROLE_SUPERUSER */
+    bool group_only;       /* refuse in private chat */
     int (*run)(struct qb_ctx *c, const struct qb_event *ev, const struct qb_cmd_args *a);
 };
 

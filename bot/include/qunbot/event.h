@@ -78,18 +78,18 @@ enum qb_event_kind {
     QB_EV_GROUP_INVITE,   /* someone invites the bot into a group: flag */
     QB_EV_FRIEND_REQUEST, /* comment, flag */
     QB_EV_FRIEND_ADD,
-    QB_EV_POKE,           /* user_id pokes target_id */
-    QB_EV_CARD_CHANGE,    /* group card changed: text = new card */
-    QB_EV_NOTICE,         /* any other known notice; name says which */
-    QB_EV_LIFECYCLE,      /* sub_type connect|enable|disable */
-    QB_EV_HEARTBEAT,      /* online, interval_ms */
-    QB_EV_BOT_OFFLINE,    /* the platform session of the account dropped */
-    QB_EV_UNKNOWN,        /* kept and logged, never dropped: name holds the protocol's kind */
-    QB_EV_SCHEDULE,       /* core-made: a persisted schedule of this plugin came due */
+    QB_EV_POKE,        /* user_id pokes target_id */
+    QB_EV_CARD_CHANGE, /* group card changed: text = new card */
+    QB_EV_NOTICE,      /* any other known notice; name says which */
+    QB_EV_LIFECYCLE,   /* sub_type connect|enable|disable */
+    QB_EV_HEARTBEAT,   /* online, interval_ms */
+    QB_EV_BOT_OFFLINE, /* the platform session of the account dropped */
+    QB_EV_UNKNOWN,     /* kept and logged, never dropped: name holds the protocol's kind */
+    QB_EV_SCHEDULE,    /* core-made: a persisted schedule of this plugin came due */
     QB_EV__COUNT
 };
 
-#define QB_EVMASK(k) (1u << (k))
+#define QB_EVMASK(k)  (1u << (k))
 #define QB_EVMASK_ALL 0xffffffffu
 
 enum qb_chat { QB_CHAT_NONE = 0, QB_CHAT_GROUP, QB_CHAT_PRIVATE };
@@ -118,12 +118,12 @@ struct qb_event {
     char flag[QB_ID_MAX * 4]; /* request flag, opaque */
     char sender_name[128];    /* group card, else nickname; "" if unknown */
     enum qb_role sender_role;
-    int64_t duration_s;   /* QB_EV_MUTE */
-    int64_t interval_ms;  /* QB_EV_HEARTBEAT */
-    bool online;          /* QB_EV_HEARTBEAT status.online */
-    bool backfilled;      /* recovered from history after a reconnect, not live */
-    char *text;           /* request comment, new card, notice text; NULL if none */
-    struct qb_msg msg;    /* message events; empty otherwise */
+    int64_t duration_s;        /* QB_EV_MUTE */
+    int64_t interval_ms;       /* QB_EV_HEARTBEAT */
+    bool online;               /* QB_EV_HEARTBEAT status.online */
+    bool backfilled;           /* recovered from history after a reconnect, not live */
+    char *text;                /* request comment, new card, notice text; NULL if none */
+    struct qb_msg msg;         /* message events; empty otherwise */
     const char *sched_key;     /* QB_EV_SCHEDULE: the key given at creation */
     const char *sched_payload; /* QB_EV_SCHEDULE: the payload given at creation */
     int64_t sched_late_ms;     /* QB_EV_SCHEDULE: how late it fires (bot was down) */

@@ -1,0 +1,12 @@
+/*
+ * plugins_builtin.c — the list of plugins compiled into qunbot (nginx's ngx_modules
+ * idea). Adding a plugin: write plugins/<name>/<name>.c, declare it here, list it.
+ */
+#include "core.h"
+
+extern const struct qb_plugin qb_plugin_help;
+
+const struct qb_plugin *const qb_builtin_plugins[] = {
+        &qb_plugin_help,
+        NULL,
+};
