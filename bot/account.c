@@ -275,7 +275,7 @@ static void ingest(struct qb_account *acc, struct qb_event *ev, const char *raw)
     if (ev->kind == QB_EV_HEARTBEAT)
         return; /* liveness only: not worth a log row every 30 s */
     if (ev->kind != QB_EV_LIFECYCLE) {
-        char key[QB_ID_MAX * 8];
+        char key[1024];
         dedup_key(ev, key, sizeof key);
         if (qb_dedup_check(acc->dedup, key, qb_clock_now())) {
             qb_log(QB_LOG_DEBUG, "account %s: dropped a duplicate %s event", acc->cfg->name,
