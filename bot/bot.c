@@ -8,7 +8,9 @@
  * Stop order: stop taking events → drain queues (≤ 5 s) → plugins' shutdown →
  * log what could not be sent → close sockets → commit and close the store.
  */
+#include <dirent.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,13 +94,80 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     qb_bot_request_stop(b);
 }
 
-static void rules_changed_cb(struct ev_loop *loop, ev_stat *w, int revents)
+static void watch_rules(struct qb_bot *b);
+
+static void rules_settled_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct qb_bot *b = w->data;
-    qb_log(QB_LOG_INFO, "the rules directory changed: reloading");
+    qb_log(QB_LOG_INFO, "a rules file changed: reloading");
     qb_bot_reload_rules(b);
+    watch_rules(b); /* files may have come or gone */
+}
+
+static void rules_changed_cb(struct ev_loop *loop, ev_stat *w, int revents)
+{
+    (void)revents;
+    struct qb_bot *b = w->data;
+    ev_timer_stop(loop, &b->rules_settle);
+    ev_timer_set(&b->rules_settle, 0.3, 0.);
+    ev_timer_start(loop, &b->rules_settle);
+}
+
+static void unwatch_rules(struct qb_bot *b)
+{
+    for (size_t i = 0; i < b->nrules_watch; i++) {
+        ev_stat_stop(b->loop, &b->rules_watch[i]);
+        free((char *)b->rules_watch[i].path);
+    }
+    free(b->rules_watch);
+    b->rules_watch = NULL;
+    b->nrules_watch = 0;
+}
+
+static void watch_one(struct qb_bot *b, char *path)
+{
+    ev_stat *w = &b->rules_watch[b->nrules_watch++];
+    ev_stat_init(w, rules_changed_cb, path, 1.0);
+    w->data = b;
+    ev_stat_start(b->loop, w);
+}
+
+/* Watch the directory (files added, removed, renamed over) and every rules file in it
+ * (edited in place). */
+static void watch_rules(struct qb_bot *b)
+{
+    unwatch_rules(b);
+    const char *dir = b->cfg->rules_dir;
+    size_t cap = 1;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        cap++;
+    b->rules_watch = calloc(cap, sizeof *b->rules_watch);
+    if (!b->rules_watch) {
+        if (d)
+            closedir(d);
+        return;
+    }
+    char *dir_copy = strdup(dir);
+    if (dir_copy)
+        watch_one(b, dir_copy);
+    if (!d)
+        return;
+    rewinddir(d);
+    while ((e = readdir(d)) && b->nrules_watch < cap) {
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json"))
+            continue;
+        char *path = malloc(strlen(dir) + n + 2);
+        if (path) {
+            sprintf(path, "%s/%s", dir, e->d_name);
+            watch_one(b, path);
+        }
+    }
+    closedir(d);
 }
 
 struct qb_bot *qb_bot_new(struct ev_loop *loop, struct qb_config *cfg, char *err, size_t errlen)
@@ -141,9 +210,9 @@ static void start_watchers(struct qb_bot *b)
         sigs[i]->data = b;
         ev_signal_start(b->loop, sigs[i]);
     }
-    ev_stat_init(&b->rules_watch, rules_changed_cb, b->cfg->rules_dir, 2.0);
-    b->rules_watch.data = b;
-    ev_stat_start(b->loop, &b->rules_watch);
+    ev_init(&b->rules_settle, rules_settled_cb);
+    b->rules_settle.data = b;
+    watch_rules(b);
 }
 
 int qb_bot_start(struct qb_bot *b, char *err, size_t errlen)
@@ -181,7 +250,8 @@ static void stop_watchers(struct qb_bot *b)
     ev_signal_stop(b->loop, &b->sigint);
     ev_signal_stop(b->loop, &b->sigterm);
     ev_signal_stop(b->loop, &b->sighup);
-    ev_stat_stop(b->loop, &b->rules_watch);
+    ev_timer_stop(b->loop, &b->rules_settle);
+    unwatch_rules(b);
 }
 
 void qb_bot_free(struct qb_bot *b)

@@ -140,7 +140,9 @@ struct qb_bot {
     ev_prepare prepare;
     ev_timer tick; /* 250 ms */
     ev_signal sigint, sigterm, sighup;
-    ev_stat rules_watch;
+    ev_stat *rules_watch; /* the rules directory and each rules file in it */
+    size_t nrules_watch;
+    ev_timer rules_settle; /* reload shortly after the last change, not mid-save */
     unsigned ticks;
     uint64_t echo_counter;
     bool stopping;

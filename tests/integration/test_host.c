@@ -287,6 +287,43 @@ TEST(rules_reload_applies_good_edits_and_keeps_rules_on_broken_ones)
     fx_done(&f);
 }
 
+struct reply_want {
+    struct fx *f;
+    const char *group, *needle;
+};
+
+/* Ask /ping every half second until the reply contains needle. */
+static bool ping_replies(void *ud)
+{
+    struct reply_want *w = ud;
+    size_t before = qb_sim_count(w->f->sim, "send_group_msg");
+    qb_sim_group_msg(w->f->sim, w->group, "20001", "/ping");
+    h_run_for(w->f->loop, 0.5);
+    for (size_t i = qb_sim_ncalls(w->f->sim);
+         i-- > 0 && qb_sim_count(w->f->sim, "send_group_msg") > before;) {
+        const struct qb_sim_call *c = qb_sim_call_at(w->f->sim, i);
+        if (!strcmp(c->action, "send_group_msg"))
+            return strstr(c->params, w->needle) != NULL;
+    }
+    return false;
+}
+
+TEST(editing_a_rules_file_in_place_reloads_it)
+{
+    struct fx f;
+    fx_start(&f);
+    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(strstr(say(&f, "300", "20001", "/ping", 2), "乓!") != NULL);
+    /* rewrite the same file (same inode: the directory itself does not change) */
+    write_rules(&f, "chinese.json",
+                "{\"name\": \"cn\", \"groups\": [300], \"plugins\": {\"probe\": "
+                "{\"enabled\": true, \"reply\": \"edited\"}}}");
+    struct reply_want w = {&f, "300", "edited"};
+    CHECK(h_run_until(f.loop, ping_replies, &w, 10));
+    CHECK(h_logged("a rules file changed: reloading"));
+    fx_done(&f);
+}
+
 static bool schedule_fired(void *ud)
 {
     struct fx *f = ud;
@@ -332,6 +369,7 @@ int main(void)
     RUN(commands_follow_names_aliases_prefixes_and_group_rules);
     RUN(roles_are_checked_before_a_command_runs);
     RUN(rules_reload_applies_good_edits_and_keeps_rules_on_broken_ones);
+    RUN(editing_a_rules_file_in_place_reloads_it);
     RUN(schedules_arrive_as_events_and_storage_works);
     RUN(join_event_reaches_plugin_only_where_enabled);
     return test_done();
