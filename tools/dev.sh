@@ -50,10 +50,11 @@ cmd_sandbox() {
     mkdir -p sandbox
     local port=${QUNBOT_SIM_PORT:-3001}
     echo "== starting the simulator (a lively demo community) on ws://127.0.0.1:$port"
-    ./build/qunbot-sim --listen "127.0.0.1:$port" --token sandbox-token --demo --chatter 2500 \
-        --heartbeat 30000 --report-self --record sandbox/api-calls.jsonl &
-    local sim=$!
-    trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null' EXIT INT TERM
+    ./build/qunbot-sim --listen "127.0.0.1:$port" --token sandbox-token --demo --chatter 1500 \
+        --heartbeat 30000 --transcript --script tools/sim/demo.scenario \
+        --record sandbox/api-calls.jsonl &
+    SIM_PID=$!
+    trap 'kill $SIM_PID 2>/dev/null; wait $SIM_PID 2>/dev/null' EXIT INT TERM
     sleep 0.5
     echo "== starting qunbot (database sandbox/qunbot.db); Ctrl-C stops both"
     ./build/qunbot run --config config/sandbox.json --connect "ws://127.0.0.1:$port"

@@ -43,6 +43,7 @@ struct qb_sim *qb_sim_new(const struct qb_sim_opts *o, char *err, size_t errlen)
     s->auth_style = o->auth_style;
     s->report_self = o->report_self;
     s->string_format = o->string_format;
+    s->transcript = o->transcript;
     s->online = true;
     s->rng = o->seed ? o->seed : 0x9E3779B97F4A7C15ULL;
     s->next_msg_id = 1000001;

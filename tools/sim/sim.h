@@ -37,6 +37,7 @@ struct qb_sim_opts {
     int heartbeat_ms;    /* heartbeat interval; 0 = none (some NapCat configs) */
     bool report_self;    /* send message_sent events for the bot's own messages */
     bool string_format;  /* post messages as CQ strings instead of segment arrays */
+    bool transcript;     /* print every message (members' and the bot's) to stdout */
     uint64_t seed;       /* for the demo/load generators */
 };
 

@@ -89,7 +89,7 @@ struct qb_sim {
     bool listen;
     int reconnect_ms, heartbeat_ms;
     enum qb_sim_auth auth_style;
-    bool report_self, string_format, online;
+    bool report_self, string_format, online, transcript;
 
     /* net */
     struct lws_context *ctx;

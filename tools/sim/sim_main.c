@@ -43,6 +43,7 @@ static void usage(FILE *f)
           "  --heartbeat MS        heartbeat interval, 0 = none (default 30000)\n"
           "  --report-self         report the bot's own messages as message_sent events\n"
           "  --string-format       post messages as CQ strings instead of segment arrays\n"
+          "  --transcript          print every message (members' and the bot's) to stdout\n"
           "  --demo                start with a lively demo community (3 groups)\n"
           "  --chatter MS          let members do something every MS milliseconds\n"
           "  --script FILE         run a scenario file (see docs/SIMULATOR.md)\n"
@@ -144,6 +145,7 @@ enum {
     OPT_HEARTBEAT,
     OPT_REPORT_SELF,
     OPT_STRING,
+    OPT_TRANSCRIPT,
     OPT_DEMO,
     OPT_CHATTER,
     OPT_SCRIPT,
@@ -164,6 +166,7 @@ static const struct option long_opts[] = {
         {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
         {"report-self", no_argument, NULL, OPT_REPORT_SELF},
         {"string-format", no_argument, NULL, OPT_STRING},
+        {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
         {"demo", no_argument, NULL, OPT_DEMO},
         {"chatter", required_argument, NULL, OPT_CHATTER},
         {"script", required_argument, NULL, OPT_SCRIPT},
@@ -231,6 +234,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
             break;
         case OPT_STRING:
             c->o.string_format = true;
+            break;
+        case OPT_TRANSCRIPT:
+            c->o.transcript = true;
             break;
         case OPT_DEMO:
             c->demo = true;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sim_int.h"
 
@@ -134,6 +135,26 @@ void sim__msg_free(struct sim_msg *m)
     free(m);
 }
 
+/* The transcript line a person reads: "12:00:01 [读书会] 王小明: 签到". */
+static void print_line(struct qb_sim *s, const struct sim_msg *m)
+{
+    char when[16];
+    time_t t = (time_t)m->time;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(when, sizeof when, "%H:%M:%S", &tm);
+    struct sim_group *g = m->group ? sim__group(s, m->group_id) : NULL;
+    char where[128];
+    if (g)
+        snprintf(where, sizeof where, "[%s]", g->name ? g->name : g->group_id);
+    else
+        snprintf(where, sizeof where, "[private %s]", m->self ? m->target_id : m->user_id);
+    printf("%s %s %s%s: %s\n", when, where, m->self ? "🤖 " : "",
+           m->self ? "qunbot" : (m->card && *m->card ? m->card : m->nickname),
+           m->raw ? m->raw : "");
+    fflush(stdout);
+}
+
 struct sim_msg *sim__msg_store(struct qb_sim *s, bool group, const char *group_id,
                                const char *user_id, const char *target_id, cJSON *message,
                                char *raw, bool self)
@@ -174,6 +195,8 @@ struct sim_msg *sim__msg_store(struct qb_sim *s, bool group, const char *group_i
     if (mem)
         mem->last_sent_time = m->time;
     s->msgs[s->nmsgs++] = m;
+    if (s->transcript)
+        print_line(s, m);
     return m;
 }
 
