@@ -513,6 +513,72 @@ TEST(graceful_stop_sends_or_logs_everything)
     fx_done(&f);
 }
 
+TEST(burst_of_send_timeouts_pauses_the_account_and_alerts_superusers)
+{
+    struct fx f;
+    fx_init(&f);
+    f.sim = start_sim(&f, (struct qb_sim_opts){.port = 0, .token = "secret"});
+    qb_sim_add_member(f.sim, "100", "99999", "Operator", "member");
+    start_bot(&f, NULL, NULL);
+    CHECK(h_run_until(f.loop, connected, &f, 5));
+    qb_sim_fail_action(f.sim, "send_group_msg", 1200,
+                       "Timeout: NTEvent serviceAndMethod:NodeIKernelMsgService/sendMsg", -1);
+    for (int i = 0; i < 3; i++)
+        qb_sim_group_msg(f.sim, "100", "20001", "帮助");
+    CHECK(wait_calls(&f, f.sim, "send_private_msg", 1, 5));
+    const char *alert = last_params(f.sim, "send_private_msg");
+    CHECK(strstr(alert, "\"user_id\":99999") != NULL);
+    CHECK(strstr(alert, "风控") != NULL);
+    CHECK(h_logged("pausing sends"));
+    /* while paused, new replies wait in the queue instead of being sent */
+    size_t sent = qb_sim_count(f.sim, "send_group_msg");
+    qb_sim_group_msg(f.sim, "100", "20001", "帮助");
+    h_run_for(f.loop, 1.0);
+    CHECK_INT(qb_sim_count(f.sim, "send_group_msg"), sent);
+    CHECK_INT(f.bot->accounts[0].queued, 1);
+    fx_done(&f);
+}
+
+TEST(silent_platform_is_probed_then_dropped_and_redialled)
+{
+    struct fx f;
+    fx_init(&f);
+    f.sim = start_sim(&f, (struct qb_sim_opts){.port = 0, .token = "secret", .heartbeat_ms = 0});
+    start_bot(&f, NULL, "\"log_level\":\"info\"");
+    f.bot->cfg->heartbeat_fallback_ms = 2000;
+    CHECK(h_run_until(f.loop, connected, &f, 5));
+    qb_sim_hang_action(f.sim, "get_status", -1); /* a hung implementation: socket open, silent */
+    h_run_for(f.loop, 4.5);
+    CHECK(qb_sim_count(f.sim, "get_status") >= 1); /* probed with a real OneBot call */
+    CHECK(h_logged("no frame from the platform"));
+    CHECK(qb_sim_connects_total(f.sim) >= 2);
+    fx_done(&f);
+}
+
+static bool sends_at_least_one(void *ud)
+{
+    return qb_sim_count(ud, "send_group_msg") >= 1;
+}
+
+TEST(sending_waits_while_the_platform_account_is_offline)
+{
+    struct fx f;
+    fx_init(&f);
+    f.sim = start_sim(&f, (struct qb_sim_opts){.port = 0, .token = "secret", .heartbeat_ms = 200});
+    start_bot(&f, NULL, NULL);
+    CHECK(h_run_until(f.loop, connected, &f, 5));
+    qb_sim_set_online(f.sim, false);
+    h_run_for(f.loop, 0.6); /* a heartbeat says offline */
+    CHECK(!f.bot->accounts[0].online);
+    qb_sim_group_msg(f.sim, "100", "20001", "帮助");
+    h_run_for(f.loop, 0.8);
+    CHECK_INT(qb_sim_count(f.sim, "send_group_msg"), 0);
+    CHECK(h_logged("offline"));
+    qb_sim_set_online(f.sim, true);
+    CHECK(h_run_until(f.loop, sends_at_least_one, f.sim, 5));
+    fx_done(&f);
+}
+
 int main(void)
 {
     RUN(forward_connect_and_help_roundtrip);
@@ -530,5 +596,8 @@ int main(void)
     RUN(sends_are_paced_per_account);
     RUN(moderation_goes_ahead_of_chatter);
     RUN(graceful_stop_sends_or_logs_everything);
+    RUN(burst_of_send_timeouts_pauses_the_account_and_alerts_superusers);
+    RUN(silent_platform_is_probed_then_dropped_and_redialled);
+    RUN(sending_waits_while_the_platform_account_is_offline);
     return test_done();
 }
