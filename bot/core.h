@@ -85,6 +85,7 @@ struct qb_account {
     size_t index;
     const struct qb_adapter_ops *ad;
     char self_id[QB_ID_MAX]; /* learned from the platform (or configured) */
+    char vhost[32];          /* "client-N" when the account has its own CA file (lws keeps the pointer) */
 
     struct qb_conn *uni, *api, *evt; /* current sockets by role */
 

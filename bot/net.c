@@ -264,6 +264,11 @@ static void client_error(struct qb_bot *b, struct qb_conn *c, struct lws *wsi, c
         return;
     if (status == 401 || status == 403) {
         qb_account_on_auth_failure(acc, (int)status);
+    } else if (why && strstr(why, "SSL")) {
+        qb_log(QB_LOG_WARN,
+               "account %s: could not connect: the TLS handshake failed (%s). If the server uses "
+               "a self-signed or private certificate, name its CA in \"ca_file\"",
+               acc->cfg->name, why);
     } else {
         qb_log(QB_LOG_WARN, "account %s: could not connect: %s", acc->cfg->name,
                why && *why ? why : "connection failed");
@@ -289,7 +294,7 @@ static int dial_one(struct qb_account *acc, const char *url, enum qb_conn_role r
     struct lws_client_connect_info i;
     memset(&i, 0, sizeof i);
     i.context = b->lws;
-    i.vhost = lws_get_vhost_by_name(b->lws, "client");
+    i.vhost = acc->vhost[0] ? lws_get_vhost_by_name(b->lws, acc->vhost) : b->client_vh;
     i.address = host;
     i.port = port;
     i.path = path;
@@ -437,19 +442,31 @@ int qb_net_start(struct qb_bot *b, char *err, size_t errlen)
         return QB_EIO;
     }
 
+    /* one client vhost with the system CAs, and one per account that names its own CA */
     struct lws_context_creation_info vi;
     memset(&vi, 0, sizeof vi);
     vi.vhost_name = "client";
     vi.port = CONTEXT_PORT_NO_LISTEN;
     vi.protocols = qb_protocols;
     vi.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    for (size_t i = 0; i < b->naccounts; i++)
-        if (b->accounts[i].cfg->ca_file)
-            vi.client_ssl_ca_filepath = b->accounts[i].cfg->ca_file;
     b->client_vh = lws_create_vhost(b->lws, &vi);
     if (!b->client_vh) {
         snprintf(err, errlen, "could not create the client side of libwebsockets");
         return QB_EIO;
+    }
+    for (size_t i = 0; i < b->naccounts; i++) {
+        struct qb_account *acc = &b->accounts[i];
+        const struct qb_account_cfg *ac = acc->cfg;
+        if (!ac->ca_file)
+            continue;
+        snprintf(acc->vhost, sizeof acc->vhost, "client-%zu", i);
+        vi.vhost_name = acc->vhost;
+        vi.client_ssl_ca_filepath = ac->ca_file;
+        if (!lws_create_vhost(b->lws, &vi)) {
+            snprintf(err, errlen, "account %s: could not load the CA file %s", ac->name,
+                     ac->ca_file);
+            return QB_EIO;
+        }
     }
 
     b->listen_port = -1;

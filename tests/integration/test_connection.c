@@ -579,6 +579,45 @@ TEST(sending_waits_while_the_platform_account_is_offline)
     fx_done(&f);
 }
 
+/* A throw-away certificate authority-less self-signed certificate for 127.0.0.1. */
+static bool make_cert(const char *dir)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/key.pem -out %s/cert.pem "
+             "-days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+             ">/dev/null 2>&1",
+             dir, dir);
+    return system(cmd) == 0;
+}
+
+TEST(wss_verifies_certificates)
+{
+    struct fx f;
+    fx_init(&f);
+    CHECK(make_cert(f.dir));
+    char cert[128], key[128], acc[600];
+    snprintf(cert, sizeof cert, "%s/cert.pem", f.dir);
+    snprintf(key, sizeof key, "%s/key.pem", f.dir);
+    f.sim = start_sim(&f, (struct qb_sim_opts){
+                                  .port = 0, .token = "secret", .tls_cert = cert, .tls_key = key});
+    /* account one trusts the simulator's certificate; account two uses the system CAs */
+    snprintf(acc, sizeof acc,
+             "[{\"name\":\"trusting\",\"url\":\"wss://127.0.0.1:%d\",\"token\":\"secret\","
+             "\"ca_file\":\"%s\"},"
+             "{\"name\":\"strict\",\"url\":\"wss://127.0.0.1:%d\",\"token\":\"secret\","
+             "\"self_id\":\"10002\"}]",
+             qb_sim_port(f.sim), cert, qb_sim_port(f.sim));
+    start_bot(&f, acc, NULL);
+    CHECK(h_run_until(f.loop, connected, &f, 8));
+    h_run_for(f.loop, 1.0);
+    CHECK(!qb_account_connected(&f.bot->accounts[1])); /* self-signed: refused */
+    CHECK(h_logged("account strict: could not connect: the TLS handshake failed"));
+    qb_sim_group_msg(f.sim, "100", "20001", "帮助");
+    CHECK(wait_calls(&f, f.sim, "send_group_msg", 1, 5));
+    fx_done(&f);
+}
+
 int main(void)
 {
     RUN(forward_connect_and_help_roundtrip);
@@ -599,5 +638,6 @@ int main(void)
     RUN(burst_of_send_timeouts_pauses_the_account_and_alerts_superusers);
     RUN(silent_platform_is_probed_then_dropped_and_redialled);
     RUN(sending_waits_while_the_platform_account_is_offline);
+    RUN(wss_verifies_certificates);
     return test_done();
 }

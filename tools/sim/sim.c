@@ -44,6 +44,8 @@ struct qb_sim *qb_sim_new(const struct qb_sim_opts *o, char *err, size_t errlen)
     s->report_self = o->report_self;
     s->string_format = o->string_format;
     s->transcript = o->transcript;
+    s->tls_cert = o->tls_cert ? strdup(o->tls_cert) : NULL;
+    s->tls_key = o->tls_key ? strdup(o->tls_key) : NULL;
     s->online = true;
     s->rng = o->seed ? o->seed : 0x9E3779B97F4A7C15ULL;
     s->next_msg_id = 1000001;
@@ -92,6 +94,8 @@ void qb_sim_free(struct qb_sim *s)
     free(s->reverse_url);
     free(s->token);
     free(s->self_id);
+    free(s->tls_cert);
+    free(s->tls_key);
     free(s);
 }
 

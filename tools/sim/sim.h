@@ -33,12 +33,14 @@ struct qb_sim_opts {
     int reconnect_ms;        /* reverse mode: retry interval (default 3000) */
     const char *token;       /* the access token; NULL or "" = none required */
     enum qb_sim_auth auth_style;
-    const char *self_id; /* the bot account's QQ number (default "10001") */
-    int heartbeat_ms;    /* heartbeat interval; 0 = none (some NapCat configs) */
-    bool report_self;    /* send message_sent events for the bot's own messages */
-    bool string_format;  /* post messages as CQ strings instead of segment arrays */
-    bool transcript;     /* print every message (members' and the bot's) to stdout */
-    uint64_t seed;       /* for the demo/load generators */
+    const char *self_id;  /* the bot account's QQ number (default "10001") */
+    int heartbeat_ms;     /* heartbeat interval; 0 = none (some NapCat configs) */
+    bool report_self;     /* send message_sent events for the bot's own messages */
+    bool string_format;   /* post messages as CQ strings instead of segment arrays */
+    bool transcript;      /* print every message (members' and the bot's) to stdout */
+    const char *tls_cert; /* forward mode: serve wss:// with this PEM certificate ... */
+    const char *tls_key;  /* ... and this PEM private key (both or neither) */
+    uint64_t seed;        /* for the demo/load generators */
 };
 
 /* A recorded API call. Strings owned by the simulator. */

@@ -90,6 +90,7 @@ struct qb_sim {
     int reconnect_ms, heartbeat_ms;
     enum qb_sim_auth auth_style;
     bool report_self, string_format, online, transcript;
+    char *tls_cert, *tls_key;
 
     /* net */
     struct lws_context *ctx;

@@ -403,6 +403,11 @@ int sim__net_start(struct qb_sim *s, char *err, size_t errlen)
     info.user = s;
     info.gid = -1;
     info.uid = -1;
+    if (s->listen && s->tls_cert && s->tls_key) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = s->tls_cert;
+        info.ssl_private_key_filepath = s->tls_key;
+    }
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         if (s->listen)
