@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_scenario.sh — the real qunbot and qunbot-sim binaries over loopback: the simulator
 # runs tests/e2e/basic.scenario (help in a group and in private, malformed frames, the
-# platform killed and restarted with back-fill), then qunbot is stopped with SIGTERM and
-# the database must hold what happened.  Usage: test_scenario.sh QUNBOT QUNBOT_SIM
+# platform killed and restarted with back-fill), SIGHUP reloads the rules, then qunbot is
+# stopped with SIGTERM and the database must hold what happened.  Usage: test_scenario.sh QUNBOT QUNBOT_SIM
 set -u
 QUNBOT=$1 SIM=$2
 dir=$(mktemp -d /tmp/qunbot-e2e-XXXXXX)
@@ -28,6 +28,9 @@ bot=$!
 
 wait $sim
 sim_status=$?
+# SIGHUP reloads the rules without dropping anything
+kill -HUP $bot
+for _ in $(seq 50); do grep -q "rules reloaded" "$dir/bot.log" && break; sleep 0.1; done
 kill -TERM $bot
 wait $bot
 bot_status=$?
@@ -35,6 +38,7 @@ bot_status=$?
 [ $bot_status -eq 0 ] || fail "qunbot exited with $bot_status after SIGTERM"
 grep -q "everything logged is saved" "$dir/bot.log" || fail "no clean-stop message"
 grep -q "malformed frame" "$dir/bot.log" || fail "malformed frame not reported"
+grep -q "rules reloaded" "$dir/bot.log" || fail "SIGHUP did not reload the rules"
 
 q() { sqlite3 "$dir/qunbot.db" "$1"; }
 [ "$(q "select count(*) from interactions where direction='in' and kind='message' and text='帮助'")" = 1 ] \

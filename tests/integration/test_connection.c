@@ -579,6 +579,31 @@ TEST(sending_waits_while_the_platform_account_is_offline)
     fx_done(&f);
 }
 
+TEST(separate_api_and_event_sockets)
+{
+    struct fx f;
+    fx_init(&f);
+    f.sim = start_sim(&f, (struct qb_sim_opts){.port = 0, .token = "secret"});
+    char acc[400];
+    snprintf(acc, sizeof acc,
+             "[{\"name\":\"split\",\"api_url\":\"ws://127.0.0.1:%d/api\","
+             "\"event_url\":\"ws://127.0.0.1:%d/event\",\"token\":\"secret\"}]",
+             qb_sim_port(f.sim), qb_sim_port(f.sim));
+    start_bot(&f, acc, NULL);
+    CHECK(h_run_until(f.loop, connected, &f, 5));
+    h_run_for(f.loop, 0.3);
+    CHECK_INT(qb_sim_connections(f.sim), 2);
+    qb_sim_group_msg(f.sim, "100", "20001", "帮助");
+    CHECK(wait_calls(&f, f.sim, "send_group_msg", 1, 5));
+    /* losing one half of the pair redials both */
+    qb_sim_drop_connections(f.sim);
+    h_run_for(f.loop, 0.2);
+    CHECK(h_run_until(f.loop, connected, &f, 5));
+    h_run_for(f.loop, 0.3);
+    CHECK_INT(qb_sim_connections(f.sim), 2);
+    fx_done(&f);
+}
+
 /* A throw-away certificate authority-less self-signed certificate for 127.0.0.1. */
 static bool make_cert(const char *dir)
 {
@@ -639,5 +664,6 @@ int main(void)
     RUN(silent_platform_is_probed_then_dropped_and_redialled);
     RUN(sending_waits_while_the_platform_account_is_offline);
     RUN(wss_verifies_certificates);
+    RUN(separate_api_and_event_sockets);
     return test_done();
 }
