@@ -18,6 +18,8 @@
 #include "config_json.h"
 #include "util/util.h"
 
+#include <qunbot/template.h>
+
 static const char *const rules_keys[] = {"name", "groups", "default", "timezone", "plugins", NULL};
 
 /* Where a group id or the default policy was declared, for "named twice" errors. */
@@ -144,6 +146,11 @@ static bool cfg_set(const struct qb_cfg_field *f, const cJSON *v, void *base, ch
     case QB_CFG_INT:
     case QB_CFG_DURATION:
         return set_number(f, v, base, why, n);
+    case QB_CFG_TEMPLATE:
+        if (cJSON_IsString(v) &&
+            qb_template_check(v->valuestring, f->placeholders, why, n) != QB_OK)
+            return false;
+        __attribute__((fallthrough)); /* stored like text */
     case QB_CFG_STRING: {
         if (!cJSON_IsString(v)) {
             snprintf(why, n, "must be text in quotes, not %s", qb_json_kind(v));
@@ -170,7 +177,7 @@ int qb_cfg_defaults(const struct qb_cfg_field *tab, void *dst)
     for (const struct qb_cfg_field *f = tab; f && f->key; f++) {
         char why[160];
         bool ok;
-        if (!f->def && f->type == QB_CFG_STRING) {
+        if (!f->def && (f->type == QB_CFG_STRING || f->type == QB_CFG_TEMPLATE)) {
             *FIELD(dst, f, char *) = strdup(""); /* plugins never see a NULL string */
             ok = *FIELD(dst, f, char *) != NULL;
         } else if (!f->def) {
@@ -191,7 +198,7 @@ int qb_cfg_defaults(const struct qb_cfg_field *tab, void *dst)
 void qb_cfg_release(const struct qb_cfg_field *tab, void *dst)
 {
     for (const struct qb_cfg_field *f = tab; dst && f && f->key; f++) {
-        if (f->type == QB_CFG_STRING) {
+        if (f->type == QB_CFG_STRING || f->type == QB_CFG_TEMPLATE) {
             free(*FIELD(dst, f, char *));
             *FIELD(dst, f, char *) = NULL;
         } else if (f->type == QB_CFG_STRLIST) {
@@ -305,6 +312,10 @@ static void plugin_settings(struct rload *R, struct qb_jdoc *j, const cJSON *obj
         if (v && !cfg_set(f, v, pp->settings, why, sizeof why))
             qb_jdoc_err(j, v, false, "\"%s\" %s", f->key, why);
     }
+    char why[300] = "";
+    if (pl->check && pp->settings && pl->check(pp->settings, why, sizeof why) != QB_OK)
+        qb_jdoc_err(j, obj, false, "plugin \"%s\": %s", pl->name,
+                    why[0] ? why : "these settings do not fit together");
 }
 
 static void parse_plugins(struct rload *R, struct qb_jdoc *j, const cJSON *root,

@@ -46,6 +46,21 @@ static const char *const core_migrations[] = {
         "CREATE TABLE schedules (owner TEXT NOT NULL, key TEXT NOT NULL, cron TEXT, tz TEXT,"
         " next_ms INTEGER NOT NULL, payload TEXT, PRIMARY KEY (owner, key));"
         "CREATE INDEX schedules_next ON schedules(next_ms);",
+        /* v2: the shared points ledger (<qunbot/points.h>) */
+        "CREATE TABLE points_ledger ("
+        " id INTEGER PRIMARY KEY,"
+        " ts INTEGER NOT NULL,"
+        " platform TEXT NOT NULL,"
+        " group_id TEXT NOT NULL,"
+        " user_id TEXT NOT NULL,"
+        " delta INTEGER NOT NULL,"
+        " reason TEXT,"
+        " source TEXT NOT NULL,"
+        " ref TEXT,"
+        " actor TEXT);"
+        "CREATE UNIQUE INDEX points_ledger_ref ON points_ledger(source, ref);"
+        "CREATE INDEX points_ledger_member ON points_ledger(group_id, user_id, ts);"
+        "CREATE INDEX points_ledger_group_ts ON points_ledger(group_id, ts);",
         NULL,
 };
 

@@ -19,8 +19,8 @@ struct help_settings {
 
 static const struct qb_cfg_field help_settings_table[] = {
         {"greeting", QB_CFG_STRING, offsetof(struct help_settings, greeting),
-         "\"我能帮大家做这些事：\"", 0, 0, "First line of the 帮助 reply"},
-        {NULL, 0, 0, NULL, 0, 0, NULL},
+         "\"我能帮大家做这些事：\"", 0, 0, "First line of the 帮助 reply", NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
 struct listing {

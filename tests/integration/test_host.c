@@ -16,9 +16,10 @@ struct probe_settings {
 };
 
 static const struct qb_cfg_field probe_table[] = {
-        {"reply", QB_CFG_STRING, offsetof(struct probe_settings, reply), "\"pong\"", 0, 0, "reply"},
-        {"repeat", QB_CFG_INT, offsetof(struct probe_settings, repeat), "1", 1, 5, "times"},
-        {NULL, 0, 0, NULL, 0, 0, NULL},
+        {"reply", QB_CFG_STRING, offsetof(struct probe_settings, reply), "\"pong\"", 0, 0, "reply",
+         NULL},
+        {"repeat", QB_CFG_INT, offsetof(struct probe_settings, repeat), "1", 1, 5, "times", NULL},
+        {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 
 struct probe_state {
@@ -60,6 +61,28 @@ static int remember_run(struct qb_ctx *c, const struct qb_event *ev, const struc
     return QB_HANDLED;
 }
 
+static int award_run(struct qb_ctx *c, const struct qb_event *ev, const struct qb_cmd_args *a)
+{
+    int first = qb_points_add(c, ev->group_id, ev->user_id, 5, "test award", a->rest, NULL);
+    int again = qb_points_add(c, ev->group_id, ev->user_id, 5, "test award", a->rest, NULL);
+    qb_points_add(c, ev->group_id, ev->user_id, -2, "no ref", NULL, "20002");
+    char text[100];
+    snprintf(text, sizeof text, "first=%d again=%d total=%lld", first, again,
+             (long long)qb_points_sum(c, ev->group_id, ev->user_id, 0, 0));
+    qb_reply(c, ev, text, false);
+    return QB_HANDLED;
+}
+
+static int probe_check(const void *settings, char *why, size_t n)
+{
+    const struct probe_settings *s = settings;
+    if (s->repeat == 3) {
+        snprintf(why, n, "repeat 3 is unlucky");
+        return QB_EINVAL;
+    }
+    return QB_OK;
+}
+
 static const char *const ping_aliases[] = {"乒", NULL};
 static const struct qb_command probe_commands[] = {
         {.name = "ping",
@@ -73,6 +96,7 @@ static const struct qb_command probe_commands[] = {
          .group_only = true,
          .run = admin_run},
         {.name = "remember", .help = "kv", .min_role = QB_ROLE_MEMBER, .run = remember_run},
+        {.name = "award", .help = "points", .min_role = QB_ROLE_MEMBER, .run = award_run},
         {.name = NULL},
 };
 
@@ -121,6 +145,7 @@ static const struct qb_plugin probe_plugin = {
         .init = probe_init,
         .on_event = probe_event,
         .shutdown = probe_shutdown,
+        .check = probe_check,
 };
 
 static const struct qb_plugin *const test_plugins[] = {&probe_plugin, NULL};
@@ -284,6 +309,12 @@ TEST(rules_reload_applies_good_edits_and_keeps_rules_on_broken_ones)
     CHECK(h_logged("kept the previous rules"));
     CHECK(h_logged("quiet.json:1:"));
     CHECK(strstr(say(&f, "200", "20001", "/ping", 1), "now on") != NULL);
+    /* settings that pass their types but not the plugin's own check */
+    write_rules(&f, "quiet.json",
+                "{\"name\": \"quiet\", \"groups\": [\"200\"], \"plugins\": {\"probe\": "
+                "{\"enabled\": true, \"repeat\": 3}}}");
+    CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
+    CHECK(h_logged("plugin \"probe\": repeat 3 is unlucky"));
     fx_done(&f);
 }
 
@@ -342,6 +373,10 @@ TEST(schedules_arrive_as_events_and_storage_works)
     CHECK(h_run_until(f.loop, connected, &f, 5));
     CHECK(strstr(say(&f, "100", "20001", "/remember 读书", 1), "saved") != NULL);
     CHECK(strstr(say(&f, "100", "20001", "/remember", 1), "读书") != NULL);
+    /* the points ledger: an award with a ref counts once */
+    CHECK(strstr(say(&f, "100", "20001", "/award day-1", 1), "first=0 again=-13 total=3") != NULL);
+    CHECK(strstr(say(&f, "100", "20001", "/award day-1", 1), "first=-13 again=-13 total=1") !=
+          NULL);
     /* the schedule was one-shot */
     h_run_for(f.loop, 1.5);
     CHECK_INT(st->schedules, 1);

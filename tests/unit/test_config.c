@@ -25,15 +25,15 @@ struct guard_settings {
 };
 
 static const struct qb_cfg_field guard_tab[] = {
-        {"strict", QB_CFG_BOOL, offsetof(struct guard_settings, strict), "false", 0, 0, "strict"},
+        {"strict", QB_CFG_BOOL, offsetof(struct guard_settings, strict), "false", 0, 0, "strict", NULL},
         {"max_warnings", QB_CFG_INT, offsetof(struct guard_settings, max_warnings), "3", 1, 10,
-         "warnings before a mute"},
+         "warnings before a mute", NULL},
         {"greeting", QB_CFG_STRING, offsetof(struct guard_settings, greeting), "\"hi\"", 0, 0,
-         "greeting"},
+         "greeting", NULL},
         {"words", QB_CFG_STRLIST, offsetof(struct guard_settings, words), "[\"spam\",\"ad\"]", 0, 0,
-         "banned words"},
+         "banned words", NULL},
         {"mute_for", QB_CFG_DURATION, offsetof(struct guard_settings, mute_for), "\"10m\"", 60000,
-         30LL * 86400000, "mute length"},
+         30LL * 86400000, "mute length", NULL},
         {0},
 };
 
@@ -607,9 +607,9 @@ TEST(cfg_defaults_and_release)
 
     static const struct qb_cfg_field broken[] = {
             {"greeting", QB_CFG_STRING, offsetof(struct guard_settings, greeting), "\"ok\"", 0, 0,
-             ""},
+             "", NULL},
             {"max_warnings", QB_CFG_INT, offsetof(struct guard_settings, max_warnings), "[oops", 0,
-             0, ""},
+             0, "", NULL},
             {0},
     };
     memset(&s, 0, sizeof s);
@@ -617,7 +617,7 @@ TEST(cfg_defaults_and_release)
     CHECK(s.greeting == NULL); /* nothing left to free after a failure */
 
     static const struct qb_cfg_field wrong_type[] = {
-            {"strict", QB_CFG_BOOL, offsetof(struct guard_settings, strict), "\"yes\"", 0, 0, ""},
+            {"strict", QB_CFG_BOOL, offsetof(struct guard_settings, strict), "\"yes\"", 0, 0, "", NULL},
             {0},
     };
     CHECK_INT(qb_cfg_defaults(wrong_type, &s), QB_EINVAL);
@@ -636,9 +636,9 @@ TEST(cfg_defaults_and_release)
     qb_diag_free(&d);
 
     static const struct qb_cfg_field no_def[] = {
-            {"greeting", QB_CFG_STRING, offsetof(struct guard_settings, greeting), NULL, 0, 0, ""},
+            {"greeting", QB_CFG_STRING, offsetof(struct guard_settings, greeting), NULL, 0, 0, "", NULL},
             {"max_warnings", QB_CFG_INT, offsetof(struct guard_settings, max_warnings), NULL, 0, 0,
-             ""},
+             "", NULL},
             {0},
     };
     CHECK_INT(qb_cfg_defaults(no_def, &s), QB_OK);

@@ -44,7 +44,7 @@ TEST(migrations_run_once_and_are_recorded)
     db_path(path, sizeof path, "mig.db");
     struct qb_store *st = NULL;
     CHECK_INT(qb_store_open(path, &st, err, sizeof err), QB_OK);
-    CHECK_INT(qb_store_version(st, "core"), 1);
+    CHECK_INT(qb_store_version(st, "core"), 2);
     CHECK_INT(qb_store_migrate(st, "demo", plugin_v2, err, sizeof err), QB_OK);
     CHECK_INT(qb_store_version(st, "demo"), 2);
     CHECK_INT(qb_store_migrate(st, "demo", plugin_v2, err, sizeof err), QB_OK); /* no-op */
@@ -72,7 +72,7 @@ TEST(database_from_a_newer_version_is_refused)
     CHECK_INT(qb_store_open(path, &st, err, sizeof err), QB_ESTORE);
     CHECK(st == NULL);
     CHECK(strstr(err, "newer qunbot") != NULL);
-    CHECK(strstr(err, "core schema 5, this build knows 1") != NULL);
+    CHECK(strstr(err, "core schema 5, this build knows 2") != NULL);
 }
 
 TEST(batched_writes_are_visible_only_after_commit)

@@ -18,6 +18,8 @@ enum qb_cfg_type {
     QB_CFG_STRLIST,  /* struct qb_strlist */
     QB_CFG_DURATION, /* int64_t milliseconds; written as "90s", "10m", "2h", "3d" or a number of
                         seconds */
+    QB_CFG_TEMPLATE, /* char * (owned by the core): text with {placeholders} from the field's list
+                      */
 };
 
 struct qb_strlist {
@@ -30,8 +32,9 @@ struct qb_cfg_field {
     enum qb_cfg_type type;
     size_t offset;   /* offsetof(struct my_settings, field) */
     const char *def; /* default as JSON text: "true", "3", "\"签到\"", "[\"a\",\"b\"]", "\"10m\"" */
-    int64_t min, max; /* bounds for INT/DURATION (ms); both 0 = unbounded */
-    const char *help; /* one line for docs and check-config */
+    int64_t min, max;                /* bounds for INT/DURATION (ms); both 0 = unbounded */
+    const char *help;                /* one line for docs and check-config */
+    const char *const *placeholders; /* QB_CFG_TEMPLATE: allowed names, NULL-terminated */
 };
 
 /* Does the list contain s (exact match)? */

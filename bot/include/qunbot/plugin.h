@@ -18,6 +18,8 @@
 #include "cfg.h"
 #include "store.h"
 #include "sched.h"
+#include "points.h"
+#include "template.h"
 
 #define QB_PLUGIN_ABI 1
 
@@ -43,6 +45,12 @@ struct qb_plugin {
     int (*on_event)(struct qb_ctx *c, const struct qb_event *ev);
     void (*on_tick)(struct qb_ctx *c, int64_t now_ms);
     void (*shutdown)(struct qb_ctx *c);
+
+    /* Optional: check one group's filled settings beyond types and bounds (a window that
+     * ends before it starts ...). Return QB_OK, or QB_EINVAL with a one-line reason in why.
+     * Runs for every rules file section naming the plugin, so check-config reports it as
+     * file:line:col and a reload with such an edit keeps the previous rules. */
+    int (*check)(const void *settings, char *why, size_t n);
 };
 
 /* The plugin's private state pointer (NULL until set). The plugin frees it in shutdown. */
