@@ -447,6 +447,23 @@ int qb_schedule_cancel(struct qb_ctx *c, const char *key)
     return qb_sched_cancel(c->bot->sched, qb_plugin_name(c), key);
 }
 
+int qb_localtime(struct qb_ctx *c, const char *tz, int64_t ms, struct tm *out)
+{
+    return qb_tz_local(tz ? tz : c->bot->cfg->timezone, ms, out);
+}
+
+int64_t qb_mktime(struct qb_ctx *c, const char *tz, const struct tm *local)
+{
+    return qb_tz_mktime(tz ? tz : c->bot->cfg->timezone, local);
+}
+
+void qb_local_date(struct qb_ctx *c, const char *tz, int64_t ms, char *out, size_t n)
+{
+    struct tm tm;
+    if (qb_localtime(c, tz, ms, &tm) != QB_OK || !strftime(out, n, "%Y-%m-%d", &tm))
+        qb_strlcpy(out, "", n);
+}
+
 struct sqlite3_stmt *qb_stmt(struct qb_ctx *c, const char *sql)
 {
     return qb_store_stmt(c->bot->store, sql);

@@ -10,6 +10,8 @@
 #ifndef QUNBOT_SCHED_H
 #define QUNBOT_SCHED_H
 
+#include <time.h>
+
 #include "qunbot.h"
 
 struct qb_ctx;
@@ -31,5 +33,12 @@ int qb_schedule_cron(struct qb_ctx *c, const char *key, const char *cron, const 
 /* One moment (Unix ms). */
 int qb_schedule_at(struct qb_ctx *c, const char *key, int64_t when_ms, const char *payload);
 int qb_schedule_cancel(struct qb_ctx *c, const char *key);
+
+/* Calendar time in a timezone (tz NULL = the bot's; use qb_timezone(c, group) for a
+ * group's). qb_localtime: Unix ms → local broken-down time. qb_mktime: local → Unix ms
+ * (tm_isdst ignored; -1 on error). qb_local_date: "YYYY-MM-DD" (n >= 11). */
+int qb_localtime(struct qb_ctx *c, const char *tz, int64_t ms, struct tm *out);
+int64_t qb_mktime(struct qb_ctx *c, const char *tz, const struct tm *local);
+void qb_local_date(struct qb_ctx *c, const char *tz, int64_t ms, char *out, size_t n);
 
 #endif
