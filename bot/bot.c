@@ -20,15 +20,39 @@
 #include "storage.h"
 
 #define DRAIN_SECS 5.0
+#define COMMIT_SECS 0.05 /* batch log writes for up to 50 ms */
 
-static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+static void commit_now(struct qb_bot *b)
+{
+    qb_store_commit(b->store);
+    b->last_commit = ev_now(b->loop);
+    ev_timer_stop(b->loop, &b->commit_timer);
+}
+
+static void commit_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
+    (void)revents;
+    commit_now(w->data);
+}
+
+/* Before the loop sleeps: pump the queues, and commit the log batch once it is 50 ms old
+ * (under load many iterations share one transaction; when idle a timer commits it). */
+static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
     (void)revents;
     struct qb_bot *b = w->data;
     for (size_t i = 0; i < b->naccounts; i++)
         qb_outbox_pump(&b->accounts[i]);
-    qb_store_commit(b->store);
+    if (!qb_store_pending(b->store))
+        return;
+    double age = ev_now(loop) - b->last_commit;
+    if (age >= COMMIT_SECS) {
+        commit_now(b);
+    } else if (!ev_is_active(&b->commit_timer)) {
+        ev_timer_set(&b->commit_timer, COMMIT_SECS - age, 0.);
+        ev_timer_start(loop, &b->commit_timer);
+    }
 }
 
 static bool drained(const struct qb_bot *b)
@@ -199,6 +223,8 @@ static void start_watchers(struct qb_bot *b)
 {
     ev_prepare_init(&b->prepare, prepare_cb);
     b->prepare.data = b;
+    ev_init(&b->commit_timer, commit_timer_cb);
+    b->commit_timer.data = b;
     ev_prepare_start(b->loop, &b->prepare);
     ev_timer_init(&b->tick, tick_cb, 0.25, 0.25);
     b->tick.data = b;
@@ -246,6 +272,7 @@ void qb_bot_request_stop(struct qb_bot *b)
 static void stop_watchers(struct qb_bot *b)
 {
     ev_prepare_stop(b->loop, &b->prepare);
+    ev_timer_stop(b->loop, &b->commit_timer);
     ev_timer_stop(b->loop, &b->tick);
     ev_signal_stop(b->loop, &b->sigint);
     ev_signal_stop(b->loop, &b->sigterm);

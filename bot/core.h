@@ -139,6 +139,8 @@ struct qb_bot {
     struct qb_conn *conns; /* every live socket */
 
     ev_prepare prepare;
+    ev_timer commit_timer; /* commits a batch at most COMMIT_MS after it was opened */
+    double last_commit;
     ev_timer tick; /* 250 ms */
     ev_signal sigint, sigterm, sighup;
     ev_stat *rules_watch; /* the rules directory and each rules file in it */

@@ -147,6 +147,11 @@ int qb_store_begin(struct qb_store *st)
     return QB_OK;
 }
 
+bool qb_store_pending(const struct qb_store *st)
+{
+    return st && st->in_batch;
+}
+
 int qb_store_commit(struct qb_store *st)
 {
     if (!st || !st->in_batch)

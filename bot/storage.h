@@ -35,6 +35,8 @@ struct sqlite3_stmt *qb_store_stmt(struct qb_store *st, const char *sql);
 int qb_store_begin(struct qb_store *st);
 /* Commit the batch transaction if one is open. */
 int qb_store_commit(struct qb_store *st);
+/* Is a batch open (uncommitted writes)? */
+bool qb_store_pending(const struct qb_store *st);
 
 /* One row of the interaction log. Any string may be NULL. */
 struct qb_logrec {
