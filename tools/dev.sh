@@ -41,6 +41,7 @@ cmd_test() {
     build build-asan -DQB_SANITIZE=ON
     echo "== tests under ASan+UBSan"
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp:print_suppressions=0" \
         ctest --output-on-failure -j "$JOBS")
 }
 
