@@ -234,7 +234,8 @@ static void tokenize(char *s, struct qb_cmd_args *args)
 
 static int refuse_command(struct qb_ctx *c, const struct qb_event *ev, const char *why)
 {
-    qb_reply(c, ev, why, true);
+    if (!ev->backfilled) /* no late refusals for messages recovered after a reconnect */
+        qb_reply(c, ev, why, true);
     return QB_HANDLED;
 }
 

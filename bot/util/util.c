@@ -293,8 +293,6 @@ int64_t qb_clock_now(void)
 
 double qb_clock_mono(void)
 {
-    if (fake_now_ms)
-        return (double)fake_now_ms / 1000.0;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;

@@ -54,7 +54,8 @@ int qb_parse_duration(const char *s, int64_t *out_ms);
 
 /* Clock. Real wall time unless a fake clock is installed (tests). */
 int64_t qb_clock_now(void);     /* Unix ms */
-double qb_clock_mono(void);     /* monotonic seconds, for intervals (fake clock aware) */
+double qb_clock_mono(void);     /* monotonic seconds for deadlines and liveness: always real
+                                  * time, like the loop's timers, even under a fake clock */
 void qb_clock_fake(int64_t ms); /* install or move the fake clock; 0 restores the real clock */
 void qb_clock_advance(int64_t ms);
 bool qb_clock_is_fake(void);
