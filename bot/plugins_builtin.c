@@ -5,8 +5,10 @@
 #include "core.h"
 
 extern const struct qb_plugin qb_plugin_help;
+extern const struct qb_plugin qb_plugin_welcome;
 
 const struct qb_plugin *const qb_builtin_plugins[] = {
         &qb_plugin_help,
+        &qb_plugin_welcome,
         NULL,
 };
