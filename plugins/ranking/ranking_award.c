@@ -200,7 +200,7 @@ static bool award_message(struct qb_ctx *c, const struct qb_event *ev,
                    carry, g, u);
     if (pts <= 0)
         return false;
-    char ref[QB_ID_MAX * 3];
+    char ref[1024];
     if (ev->message_id[0])
         snprintf(ref, sizeof ref, "msg:%s:%s", g, ev->message_id);
     else
@@ -282,7 +282,7 @@ static void award_replies(struct qb_ctx *c, const struct qb_event *ev,
     for (size_t i = 0; i < n; i++) {
         int64_t bonus = 0;
         if (s->reply_bonus > 0) {
-            char ref[QB_ID_MAX * 4];
+            char ref[1024];
             snprintf(ref, sizeof ref, "reply:%s:%s:%s:%s", ev->group_id, targets[i], ev->user_id,
                      day);
             if (qb_points_add(c, ev->group_id, targets[i], s->reply_bonus, "发言收到回复", ref,
@@ -331,7 +331,7 @@ void ranking_on_join(struct qb_ctx *c, const struct qb_event *ev)
         !strcmp(ev->operator_id, ev->user_id) || !strcmp(ev->operator_id, ev->self_id) ||
         !strcmp(ev->user_id, ev->self_id) || s->invite_points <= 0)
         return;
-    char ref[QB_ID_MAX * 3], reason[QB_ID_MAX + 32];
+    char ref[1024], reason[QB_ID_MAX + 32];
     snprintf(ref, sizeof ref, "invite:%s:%s", ev->group_id, ev->user_id);
     snprintf(reason, sizeof reason, "邀请 %s 入群", ev->user_id);
     ranking_member_touch(c, ev->group_id, ev->operator_id, NULL);
@@ -351,7 +351,7 @@ void ranking_on_leave(struct qb_ctx *c, const struct qb_event *ev)
         !strcmp(ev->user_id, ev->self_id))
         return;
     const struct ranking_settings *s = ranking_cfg(c, ev->group_id);
-    char ref[QB_ID_MAX * 3];
+    char ref[1024];
     snprintf(ref, sizeof ref, "invite:%s:%s", ev->group_id, ev->user_id);
     sqlite3_stmt *st = qb_stmt(c, "SELECT user_id, ts, delta FROM points_ledger"
                                   " WHERE source = ? AND ref = ?");

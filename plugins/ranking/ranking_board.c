@@ -399,7 +399,7 @@ static int grant(struct qb_ctx *c, const struct qb_event *ev, int sign)
         qb_reply(c, ev, "不能给自己加分哦，请另一位管理员来加。", true);
         return QB_HANDLED;
     }
-    char ref[QB_ID_MAX * 3];
+    char ref[1024];
     snprintf(ref, sizeof ref, "admin:%s:%s", ev->group_id,
              ev->message_id[0] ? ev->message_id : "-");
     int rc = qb_points_add(c, ev->group_id, g.target, sign * g.points, g.reason,
