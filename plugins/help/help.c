@@ -41,7 +41,7 @@ static void add_line(const struct qb_plugin *p, const struct qb_command *cmd, vo
 {
     (void)p;
     struct listing *l = ud;
-    if (cmd->min_role > l->role)
+    if ((cmd->shown_to ? cmd->shown_to : cmd->min_role) > l->role)
         return;
     char line[300];
     snprintf(line, sizeof line, "\n%s%s/%s — %s",

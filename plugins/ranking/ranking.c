@@ -374,6 +374,7 @@ static const struct qb_command ranking_commands[] = {
          .usage = "/rank pairs",
          .help = "（管理员）近 7 天互相回复刷分的成员",
          .min_role = QB_ROLE_MEMBER,
+         .shown_to = QB_ROLE_ADMIN,
          .group_only = true,
          .run = ranking_cmd_pairs},
         {.name = "points",

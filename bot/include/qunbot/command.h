@@ -31,6 +31,8 @@ struct qb_command {
     const char *help;           /* one line, in the members' language */
     enum qb_role min_role; /* QB_ROLE_MEMBER, QB_ROLE_ADMIN, QB_ROLE_OWNER, QB_ROLE_SUPERUSER */
     bool group_only;       /* refuse in private chat */
+    enum qb_role shown_to; /* 帮助 lists it from this role up; 0 = min_role (for commands that
+                            * check roles themselves, like 同意) */
     int (*run)(struct qb_ctx *c, const struct qb_event *ev, const struct qb_cmd_args *a);
 };
 
