@@ -7,6 +7,7 @@
  * schedules live in the core table `schedules`; a due row is moved on (or deleted)
  * before its owner is told, so a crash can never make it fire twice in a burst, and a
  * schedule missed while the bot was down fires once with how late it is.
+ * Must not: scan time minute by minute, or call out while a statement is being stepped.
  */
 #include "scheduler.h"
 
@@ -61,13 +62,28 @@ static int read_value(const char **p, const struct field_spec *f)
     return -1;
 }
 
+/* Explain a value or range outside the field's limits (true if there was a problem). */
+static bool range_error(const struct field_spec *f, int idx, int lo, int hi, char *err,
+                        size_t errlen)
+{
+    int bad = lo < f->lo || lo > f->hi ? lo : hi > f->hi ? hi : -1;
+    if (bad >= 0)
+        snprintf(err, errlen, "field %d (%s): %d is out of range %d-%d", idx + 1, f->name, bad,
+                 f->lo, f->hi);
+    else if (lo > hi)
+        snprintf(err, errlen, "field %d (%s): the range %d-%d runs backwards; write it low-high",
+                 idx + 1, f->name, lo, hi);
+    return bad >= 0 || lo > hi;
+}
+
 /* Parse one comma-separated field into a bit set. */
 static int parse_field(const char *text, int idx, uint64_t *bits, bool *any, char *err,
                        size_t errlen)
 {
     const struct field_spec *f = &fields[idx];
     *bits = 0;
-    *any = !strcmp(text, "*");
+    /* vixie cron: a field starting with '*' (also with a step) is not "restricted" */
+    *any = text[0] == '*';
     const char *p = text;
     for (;;) {
         int lo, hi, step = 1;
@@ -95,11 +111,8 @@ static int parse_field(const char *text, int idx, uint64_t *bits, bool *any, cha
             if (lo == hi && text[0] != '*')
                 hi = f->hi; /* "5/15" means from 5 to the end */
         }
-        if (lo < f->lo || hi > f->hi || lo > hi) {
-            snprintf(err, errlen, "field %d (%s): %d-%d is out of range %d-%d", idx + 1, f->name,
-                     lo, hi, f->lo, f->hi);
+        if (range_error(f, idx, lo, hi, err, errlen))
             return QB_EINVAL;
-        }
         for (int v = lo; v <= hi; v += step)
             *bits |= 1ULL << (idx == 4 && v == 7 ? 0 : v);
         if (*p == ',') {
@@ -225,18 +238,25 @@ int64_t qb_tz_mktime(const char *tz, const struct tm *local)
     return t == (time_t)-1 ? -1 : (int64_t)t * 1000;
 }
 
-/* ---- cron: next time ---- */
+/* ---- cron: next time ----
+ *
+ * The search walks calendar days in the target zone, skipping whole days whose month or
+ * day does not match, then whole hours, and converts only candidate minutes to instants.
+ * Daylight saving time (the rule we chose):
+ *  - gap (spring forward): a wall time that does not exist that day runs once, at the
+ *    first valid moment after the gap (New York 2026-03-08: "30 2 * * *" runs at 03:00
+ *    EDT). Several gap times in one expression collapse into that one run.
+ *  - overlap (fall back): a wall time that happens twice runs once, at its first
+ *    occurrence (the daylight one) — the search never goes back to a wall time it has
+ *    passed, so the repeated hour stays quiet.
+ */
 
 static bool day_matches(const struct qb_cron *c, int mday, int wday)
 {
     bool dm = c->mdays & (1u << mday), wm = c->wdays & (1u << wday);
-    if (c->mday_any && c->wday_any)
-        return true;
-    if (c->mday_any)
-        return wm;
-    if (c->wday_any)
-        return dm;
-    return dm || wm; /* both restricted: either matches (vixie cron) */
+    if (c->mday_any || c->wday_any)
+        return dm && wm; /* a field starting with '*' has its bits; both must hold */
+    return dm || wm;     /* both restricted: either matches (vixie cron) */
 }
 
 /* Calendar day arithmetic on a civil date, independent of any timezone. */
@@ -249,6 +269,67 @@ static void add_days(int *y, int *m, int *d, int days, int *wday)
     *m = t.tm_mon + 1;
     *d = t.tm_mday;
     *wday = t.tm_wday;
+}
+
+/* A wall-clock time as one comparable number: YYYYMMDDhhmmss. */
+static int64_t wall_key(const struct tm *t)
+{
+    return ((((t->tm_year + 1900LL) * 100 + t->tm_mon + 1) * 100 + t->tm_mday) * 100 + t->tm_hour) *
+                   10000 +
+           t->tm_min * 100LL + t->tm_sec;
+}
+
+static int64_t wall_of(time_t t)
+{
+    struct tm lt;
+    return localtime_r(&t, &lt) ? wall_key(&lt) : -1;
+}
+
+/* The instant at which the wall clock first passes `want` (the end of the gap that
+ * swallowed it), searched within hours of `near`; `near` itself if the clock does not
+ * behave. Needs the zone already entered. */
+static time_t gap_end(int64_t want, time_t near)
+{
+    time_t lo = near - 6 * 3600, hi = near + 6 * 3600;
+    if (wall_of(lo) > want || wall_of(hi) <= want)
+        return near;
+    while (hi - lo > 1) { /* invariant: wall(lo) <= want < wall(hi) */
+        time_t mid = lo + (hi - lo) / 2;
+        if (wall_of(mid) > want)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* The first instant whose wall clock is y-m-d h:mi (the earlier of two in an overlap), or
+ * the end of the gap if that wall time does not exist; -1 if that is before start
+ * (seconds). Zone entered. */
+static int64_t instant_of(int y, int m, int d, int h, int mi, time_t start)
+{
+    struct tm want = {
+            .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+    int64_t key = wall_key(&want);
+    time_t best = -1, any = -1;
+    static const int guesses[] = {-1, 1, 0}; /* in an overlap 1 and 0 give both instants */
+    for (size_t i = 0; i < sizeof guesses / sizeof guesses[0]; i++) {
+        struct tm t = want;
+        t.tm_isdst = guesses[i];
+        time_t u = mktime(&t);
+        if (u == (time_t)-1)
+            continue;
+        if (any < 0)
+            any = u;
+        if (wall_of(u) == key && (best < 0 || u < best))
+            best = u;
+    }
+    if (best < 0 && any >= 0) { /* a wall time the gap skipped */
+        time_t end = gap_end(key, any);
+        if (wall_of(end) > key)
+            best = end;
+    }
+    return best >= start ? best : -1;
 }
 
 int64_t qb_cron_next(const struct qb_cron *c, const char *tz, int64_t after_ms)
@@ -273,22 +354,12 @@ int64_t qb_cron_next(const struct qb_cron *c, const char *tz, int64_t after_ms)
         for (int h = h0; h < 24 && found < 0; h++) {
             if (!(c->hours & (1u << h)))
                 continue;
-            for (int mi = h == h0 ? min0 : 0; mi < 60; mi++) {
+            for (int mi = h == h0 ? min0 : 0; mi < 60 && found < 0; mi++) {
                 if (!(c->minutes & (1ULL << mi)))
                     continue;
-                /* mktime moves a time inside a DST gap to just after it; in an overlap it
-                 * picks one of the two, so the job runs once */
-                struct tm want = {.tm_year = y - 1900,
-                                  .tm_mon = m - 1,
-                                  .tm_mday = d,
-                                  .tm_hour = h,
-                                  .tm_min = mi,
-                                  .tm_isdst = -1};
-                time_t t = mktime(&want);
-                if (t != (time_t)-1 && (int64_t)t * 1000 >= start) {
-                    found = (int64_t)t * 1000;
-                    break;
-                }
+                int64_t t = instant_of(y, m, d, h, mi, (time_t)(start / 1000));
+                if (t >= 0)
+                    found = t * 1000;
             }
         }
     }
@@ -303,12 +374,20 @@ struct timer {
     void *owner, *cb, *ud;
 };
 
+struct due_row {
+    char *owner, *key, *cron, *tz, *payload;
+    int64_t next;
+    bool dropped; /* cancelled by an earlier callback of the same run */
+};
+
 struct qb_sched {
     struct qb_store *st;
     char *tz;
     struct timer *timers; /* sorted by due, then id */
     size_t ntimers, cap;
     int64_t next_id;
+    struct due_row *firing; /* rows being handed out by qb_sched_run_due, else NULL */
+    size_t nfiring;
 };
 
 struct qb_sched *qb_sched_new(struct qb_store *st, const char *default_tz)
@@ -334,6 +413,17 @@ void qb_sched_free(struct qb_sched *s)
     free(s);
 }
 
+/* Run a write statement to its end; a failure is logged here, once. */
+static int step_done(struct qb_sched *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return QB_OK;
+    qb_log(QB_LOG_WARN, "database: cannot %s: %s", what, sqlite3_errmsg(qb_store_db(s->st)));
+    return QB_ESTORE;
+}
+
 static int upsert(struct qb_sched *s, const char *owner, const char *key, const char *cron,
                   const char *tz, int64_t next, const char *payload)
 {
@@ -353,9 +443,7 @@ static int upsert(struct qb_sched *s, const char *owner, const char *key, const 
     sqlite3_bind_int64(st, 5, next);
     if (payload)
         sqlite3_bind_text(st, 6, payload, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? QB_OK : QB_ESTORE;
+    return step_done(s, st, "save a schedule");
 }
 
 int qb_sched_cron(struct qb_sched *s, const char *owner, const char *key, const char *cron,
@@ -369,11 +457,19 @@ int qb_sched_cron(struct qb_sched *s, const char *owner, const char *key, const 
         qb_log(QB_LOG_WARN, "%s: schedule %s: %s", owner, key, err);
         return QB_EINVAL;
     }
-    if (!qb_tz_valid(tz))
+    if (!qb_tz_valid(tz)) {
+        qb_log(QB_LOG_WARN,
+               "%s: schedule %s: unknown timezone \"%s\" (use a name like "
+               "Asia/Shanghai)",
+               owner, key, tz);
         return QB_EINVAL;
+    }
     int64_t next = qb_cron_next(&c, tz, now_ms);
-    if (next < 0)
+    if (next < 0) {
+        qb_log(QB_LOG_WARN, "%s: schedule %s: \"%s\" never comes due in the next 5 years", owner,
+               key, cron);
         return QB_EINVAL;
+    }
     return upsert(s, owner, key, cron, tz, next, payload);
 }
 
@@ -390,15 +486,12 @@ int qb_sched_cancel(struct qb_sched *s, const char *owner, const char *key)
         return QB_ESTORE;
     sqlite3_bind_text(st, 1, owner, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? QB_OK : QB_ESTORE;
+    for (size_t i = 0; i < s->nfiring; i++) /* still to fire in this run: not any more */
+        if (!strcmp(s->firing[i].owner, owner) && !strcmp(s->firing[i].key, key))
+            s->firing[i].dropped = true;
+    return step_done(s, st, "cancel a schedule");
 }
 
-struct due_row {
-    char *owner, *key, *cron, *tz, *payload;
-    int64_t next;
-};
 
 static char *col_dup(sqlite3_stmt *st, int i)
 {
@@ -407,34 +500,40 @@ static char *col_dup(sqlite3_stmt *st, int i)
                    : qb_strdup((const char *)sqlite3_column_text(st, i));
 }
 
-/* Move a fired row on: cron rows to their next time after now, one-shots away; only if
- * the row is unchanged (the owner may have replaced it). */
+/* Move a due row on before it fires: cron rows to their next time after now, one-shots
+ * (and rows whose cron no longer parses, which still fire this once) away. Only if the
+ * row is unchanged since it was read. */
 static void advance(struct qb_sched *s, const struct due_row *r, int64_t now_ms)
 {
-    sqlite3_stmt *st;
     struct qb_cron c;
     char err[200];
     int64_t next = -1;
     if (r->cron && qb_cron_parse(r->cron, &c, err, sizeof err) == QB_OK)
         next = qb_cron_next(&c, r->tz ? r->tz : s->tz, now_ms);
     else if (r->cron)
-        qb_log(QB_LOG_WARN, "%s: schedule %s has a broken cron (%s); removed", r->owner, r->key,
-               err);
-    if (next > 0) {
+        qb_log(QB_LOG_WARN,
+               "%s: schedule %s has a repeat rule this version cannot read (%s); it fires once "
+               "more and is removed — set it again",
+               r->owner, r->key, err);
+    sqlite3_stmt *st;
+    int i = 1;
+    if (next >= 0) {
         st = qb_store_stmt(s->st, "UPDATE schedules SET next_ms = ? WHERE owner = ? AND key = ?"
                                   " AND next_ms = ?");
-        sqlite3_bind_int64(st, 1, next);
+        if (st)
+            sqlite3_bind_int64(st, i++, next);
     } else {
-        st = qb_store_stmt(s->st, "DELETE FROM schedules WHERE 1 = ? AND owner = ? AND key = ?"
-                                  " AND next_ms = ?");
-        sqlite3_bind_int64(st, 1, 1);
+        st = qb_store_stmt(s->st,
+                           "DELETE FROM schedules WHERE owner = ? AND key = ? AND next_ms = ?");
     }
     if (!st)
         return;
-    sqlite3_bind_text(st, 2, r->owner, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, r->key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, r->next);
-    sqlite3_step(st);
+    sqlite3_bind_text(st, i++, r->owner, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i++, r->key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, i, r->next);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        qb_log(QB_LOG_WARN, "database: cannot move schedule %s/%s on: %s", r->owner, r->key,
+               sqlite3_errmsg(qb_store_db(s->st)));
     sqlite3_reset(st);
 }
 
@@ -450,10 +549,13 @@ static void free_rows(struct due_row *rows, size_t n)
     free(rows);
 }
 
-int qb_sched_run_due(struct qb_sched *s, int64_t now_ms, qb_sched_fire_fn fire, void *ud)
+/* Read every due row (the statement is finished before anything else runs). */
+static size_t collect_due(struct qb_sched *s, int64_t now_ms, struct due_row **out)
 {
     sqlite3_stmt *st = qb_store_stmt(s->st, "SELECT owner, key, cron, tz, next_ms, payload FROM"
-                                            " schedules WHERE next_ms <= ? ORDER BY next_ms");
+                                            " schedules WHERE next_ms <= ?"
+                                            " ORDER BY next_ms, owner, key");
+    *out = NULL;
     if (!st)
         return 0;
     sqlite3_bind_int64(st, 1, now_ms);
@@ -467,17 +569,45 @@ int qb_sched_run_due(struct qb_sched *s, int64_t now_ms, qb_sched_fire_fn fire, 
                 break;
             rows = more;
         }
-        rows[n++] = (struct due_row){col_dup(st, 0), col_dup(st, 1), col_dup(st, 2),
-                                     col_dup(st, 3), col_dup(st, 5), sqlite3_column_int64(st, 4)};
+        struct due_row r = {col_dup(st, 0), col_dup(st, 1), col_dup(st, 2),
+                            col_dup(st, 3), col_dup(st, 5), sqlite3_column_int64(st, 4),
+                            false};
+        rows[n++] = r;
+        if (!r.owner || !r.key) { /* out of memory: leave it for the next run */
+            free_rows(rows, n);
+            rows = NULL;
+            n = 0;
+            break;
+        }
     }
     sqlite3_reset(st);
+    *out = rows;
+    return n;
+}
+
+int qb_sched_run_due(struct qb_sched *s, int64_t now_ms, qb_sched_fire_fn fire, void *ud)
+{
+    if (s->firing) /* called from inside a callback: the outer run goes on */
+        return 0;
+    struct due_row *rows;
+    size_t n = collect_due(s, now_ms, &rows);
     for (size_t i = 0; i < n; i++)
         advance(s, &rows[i], now_ms);
     qb_store_commit(s->st); /* moved on before anyone is told: never twice */
-    for (size_t i = 0; i < n; i++)
+    int fired = 0;
+    s->firing = rows;
+    s->nfiring = n;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].dropped)
+            continue;
+        rows[i].dropped = true; /* a cancel from its own callback changes nothing here */
         fire(rows[i].owner, rows[i].key, rows[i].payload, now_ms - rows[i].next, ud);
+        fired++;
+    }
+    s->firing = NULL;
+    s->nfiring = 0;
     free_rows(rows, n);
-    return (int)n;
+    return fired;
 }
 
 int64_t qb_sched_next_due(struct qb_sched *s)
@@ -536,14 +666,21 @@ void qb_timers_cancel_owner(struct qb_sched *s, void *owner)
             timers_remove_at(s, i);
 }
 
+/* Timers added by a callback wait for the next run, even if already due: a callback that
+ * re-arms itself with no delay cannot spin this loop forever. */
 int qb_timers_run_due(struct qb_sched *s, int64_t now_ms, qb_timer_fire_fn fire)
 {
+    int64_t last_id = s->next_id;
     int n = 0;
-    while (s->ntimers && s->timers[0].due <= now_ms) {
-        struct timer t = s->timers[0];
-        timers_remove_at(s, 0);
+    for (;;) {
+        size_t i = 0;
+        while (i < s->ntimers && s->timers[i].due <= now_ms && s->timers[i].id > last_id)
+            i++;
+        if (i == s->ntimers || s->timers[i].due > now_ms)
+            return n;
+        struct timer t = s->timers[i];
+        timers_remove_at(s, i);
         fire(t.owner, t.cb, t.ud);
         n++;
     }
-    return n;
 }

@@ -264,6 +264,17 @@ struct sqlite3_stmt *qb_store_stmt(struct qb_store *st, const char *sql)
     return n->st;
 }
 
+/* Run a write statement to its end and reset it; a failure is logged here, once. */
+static int step_done(struct qb_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return QB_OK;
+    qb_log(QB_LOG_WARN, "database: cannot %s: %s", what, sqlite3_errmsg(st->db));
+    return QB_ESTORE;
+}
+
 static void bind_opt(sqlite3_stmt *s, int i, const char *v)
 {
     if (v && *v)
@@ -289,13 +300,7 @@ int qb_store_log(struct qb_store *st, const struct qb_logrec *r)
     bind_opt(s, 8, r->message_id);
     bind_opt(s, 9, r->text);
     bind_opt(s, 10, r->details);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        qb_log(QB_LOG_WARN, "database: cannot log an interaction: %s", sqlite3_errmsg(st->db));
-        return QB_ESTORE;
-    }
-    return QB_OK;
+    return step_done(st, s, "log an interaction");
 }
 
 int qb_store_log_event(struct qb_store *st, const struct qb_event *ev, const char *raw_json)
@@ -328,11 +333,8 @@ int64_t qb_store_prune(struct qb_store *st, int64_t before_ms)
     if (!s)
         return QB_ESTORE;
     sqlite3_bind_int64(s, 1, before_ms);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return QB_ESTORE;
-    return sqlite3_changes(st->db);
+    int rc = step_done(st, s, "remove old message text");
+    return rc == QB_OK ? sqlite3_changes(st->db) : rc;
 }
 
 int64_t qb_store_count(struct qb_store *st)
@@ -340,7 +342,10 @@ int64_t qb_store_count(struct qb_store *st)
     sqlite3_stmt *s = qb_store_stmt(st, "SELECT COUNT(*) FROM interactions");
     if (!s)
         return QB_ESTORE;
-    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    int rc = sqlite3_step(s);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : QB_ESTORE;
+    if (rc != SQLITE_ROW)
+        qb_log(QB_LOG_WARN, "database: cannot count interactions: %s", sqlite3_errmsg(st->db));
     sqlite3_reset(s);
     return n;
 }
@@ -355,9 +360,7 @@ int qb_store_kv_set(struct qb_store *st, const char *ns, const char *key, const 
     sqlite3_bind_text(s, 1, ns, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? QB_OK : QB_ESTORE;
+    return step_done(st, s, "save a setting");
 }
 
 char *qb_store_kv_get(struct qb_store *st, const char *ns, const char *key)
@@ -368,8 +371,11 @@ char *qb_store_kv_get(struct qb_store *st, const char *ns, const char *key)
     sqlite3_bind_text(s, 1, ns, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
     char *v = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
         v = qb_strdup((const char *)sqlite3_column_text(s, 0));
+    else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        qb_log(QB_LOG_WARN, "database: cannot read a setting: %s", sqlite3_errmsg(st->db));
     sqlite3_reset(s);
     return v;
 }
@@ -381,7 +387,5 @@ int qb_store_kv_del(struct qb_store *st, const char *ns, const char *key)
         return QB_ESTORE;
     sqlite3_bind_text(s, 1, ns, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? QB_OK : QB_ESTORE;
+    return step_done(st, s, "delete a setting");
 }
