@@ -7,10 +7,8 @@
 extern const struct qb_plugin qb_plugin_help;
 extern const struct qb_plugin qb_plugin_welcome;
 extern const struct qb_plugin qb_plugin_ranking;
+extern const struct qb_plugin qb_plugin_checkin;
 
 const struct qb_plugin *const qb_builtin_plugins[] = {
-        &qb_plugin_help,
-        &qb_plugin_welcome,
-        &qb_plugin_ranking,
-        NULL,
+        &qb_plugin_help, &qb_plugin_welcome, &qb_plugin_ranking, &qb_plugin_checkin, NULL,
 };
