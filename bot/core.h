@@ -162,6 +162,8 @@ struct qb_bot {
 struct qb_bot *qb_bot_new(struct ev_loop *loop, struct qb_config *cfg, char *err, size_t errlen);
 /* Open the store, load rules, start plugins, open connections/listener. */
 int qb_bot_start(struct qb_bot *b, char *err, size_t errlen);
+/* `qunbot replay` (replay.c): argv[0] is "replay"; db_default may be NULL. Exit code. */
+int qb_replay_main(int argc, char **argv, const char *db_default);
 /* Begin a graceful stop: drain queues (up to a few seconds), then break the loop. */
 void qb_bot_request_stop(struct qb_bot *b);
 /* Stop everything now and free. NULL-safe. */
