@@ -4,11 +4,13 @@
  */
 #include "core.h"
 
+extern const struct qb_plugin qb_plugin_guard;
 extern const struct qb_plugin qb_plugin_help;
 extern const struct qb_plugin qb_plugin_welcome;
 extern const struct qb_plugin qb_plugin_ranking;
 extern const struct qb_plugin qb_plugin_checkin;
 
 const struct qb_plugin *const qb_builtin_plugins[] = {
-        &qb_plugin_help, &qb_plugin_welcome, &qb_plugin_ranking, &qb_plugin_checkin, NULL,
+        &qb_plugin_guard,   &qb_plugin_help,    &qb_plugin_welcome,
+        &qb_plugin_ranking, &qb_plugin_checkin, NULL,
 };
