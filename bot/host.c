@@ -8,11 +8,13 @@
  * The host never frees a plugin's state: the plugin does that in shutdown.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core.h"
 #include "scheduler.h"
@@ -391,6 +393,29 @@ const char *qb_timezone(struct qb_ctx *c, const char *group_id)
     if (pol && pol->timezone)
         return pol->timezone;
     return c->bot->cfg->timezone;
+}
+
+static int make_dir(const char *path)
+{
+    return mkdir(path, 0750) == 0 || errno == EEXIST ? QB_OK : QB_EIO;
+}
+
+int qb_export_path(struct qb_ctx *c, const char *name, char *out, size_t n)
+{
+    if (!name || !name[0] || name[0] == '.' || strchr(name, '/'))
+        return QB_EINVAL;
+    const char *db = c->bot->cfg->db_path;
+    const char *slash = strrchr(db, '/');
+    int dirlen = slash ? (int)(slash - db) : 1;
+    const char *dir = slash ? db : ".";
+    int len = snprintf(out, n, "%.*s/exports", dirlen, dir);
+    if (len < 0 || (size_t)len >= n || make_dir(out) != QB_OK)
+        return len < 0 || (size_t)len >= n ? QB_EINVAL : QB_EIO;
+    len = snprintf(out, n, "%.*s/exports/%s", dirlen, dir, c->plugin->name);
+    if (len < 0 || (size_t)len >= n || make_dir(out) != QB_OK)
+        return len < 0 || (size_t)len >= n ? QB_EINVAL : QB_EIO;
+    len = snprintf(out, n, "%.*s/exports/%s/%s", dirlen, dir, c->plugin->name, name);
+    return len < 0 || (size_t)len >= n ? QB_EINVAL : QB_OK;
 }
 
 void qb_each_command(struct qb_ctx *c, const char *group_id,

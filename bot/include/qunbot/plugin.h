@@ -68,6 +68,12 @@ enum qb_role qb_role_of(struct qb_ctx *c, const struct qb_event *ev);
 /* The timezone name for a group (rules file, else the bot's, default Asia/Shanghai). */
 const char *qb_timezone(struct qb_ctx *c, const char *group_id);
 
+/* Where a plugin writes files for admins (talk summaries, reports): fills out with
+ * "<folder of the database>/exports/<plugin>/<name>", creating the folders (mode 0750).
+ * name is a plain file name ("talk-12.md"): no '/' and not starting with '.'.
+ * Returns QB_OK, QB_EINVAL (bad name, or out too small) or QB_EIO (folder not creatable). */
+int qb_export_path(struct qb_ctx *c, const char *name, char *out, size_t n);
+
 /* The plugin's own name (for messages and audit). */
 const char *qb_plugin_name(struct qb_ctx *c);
 
