@@ -22,6 +22,7 @@
 #include "util/util.h"
 
 #include <qunbot/qunbot.h>
+#include <qunbot/sched.h>
 
 /* ---- cron parsing ---- */
 
@@ -683,4 +684,25 @@ int qb_timers_run_due(struct qb_sched *s, int64_t now_ms, qb_timer_fire_fn fire)
         fire(t.owner, t.cb, t.ud);
         n++;
     }
+}
+
+int qb_cron_check(const char *expr, char *err, size_t errlen)
+{
+    struct qb_cron c;
+    if (qb_cron_parse(expr, &c, err, errlen) != QB_OK)
+        return QB_EINVAL;
+    if (qb_cron_next(&c, "UTC", qb_clock_now()) < 0) {
+        snprintf(err, errlen, "\"%s\" never comes (no such date in the next 5 years)", expr);
+        return QB_EINVAL;
+    }
+    return QB_OK;
+}
+
+int64_t qb_cron_next_ms(const char *expr, const char *tz, int64_t after_ms)
+{
+    struct qb_cron c;
+    char err[160];
+    if (qb_cron_parse(expr, &c, err, sizeof err) != QB_OK)
+        return -1;
+    return qb_cron_next(&c, tz, after_ms);
 }

@@ -30,6 +30,12 @@ void qb_timer_cancel(struct qb_ctx *c, int64_t id);
  * tz: IANA zone or NULL for the bot's timezone. payload: any text, may be NULL. */
 int qb_schedule_cron(struct qb_ctx *c, const char *key, const char *cron, const char *tz,
                      const char *payload);
+/* Check a cron expression as qb_schedule_cron reads it: QB_OK, or QB_EINVAL with a reason
+ * for managers in err (a wrong field, or a date that never comes such as 30 FEB). */
+int qb_cron_check(const char *expr, char *err, size_t errlen);
+/* When expr next fires in tz (IANA name) strictly after after_ms; -1 if it is invalid or
+ * never fires within 5 years. Pure: for listings such as "next run". */
+int64_t qb_cron_next_ms(const char *expr, const char *tz, int64_t after_ms);
 /* One moment (Unix ms). */
 int qb_schedule_at(struct qb_ctx *c, const char *key, int64_t when_ms, const char *payload);
 int qb_schedule_cancel(struct qb_ctx *c, const char *key);
