@@ -26,6 +26,15 @@ struct qb_store;
 struct qb_sched;
 struct qb_account;
 struct qb_bot;
+struct qb_media;
+
+/* Limits of the QR scanning service (media.c); 0 or NULL = the default. Tests shorten them. */
+struct qb_media_limits {
+    int64_t max_bytes;         /* largest picture downloaded (default 5 MiB) */
+    int64_t fetch_timeout_ms;  /* whole download, redirects included (default 10 s) */
+    int64_t decode_timeout_ms; /* the decoder process is killed after this (default 5 s) */
+    const char *decoder;       /* zbarimg: a path, or a name looked up in PATH. Borrowed. */
+};
 
 /* A plugin's context: the handle every plugin API call takes. One per plugin slot,
  * plus one for the core itself (plugin == NULL). */
@@ -85,7 +94,7 @@ struct qb_account {
     size_t index;
     const struct qb_adapter_ops *ad;
     char self_id[QB_ID_MAX]; /* learned from the platform (or configured) */
-    char vhost[32];          /* "client-N" when the account has its own CA file (lws keeps the pointer) */
+    char vhost[32]; /* "client-N" when the account has its own CA file (lws keeps the pointer) */
 
     struct qb_conn *uni, *api, *evt; /* current sockets by role */
 
@@ -154,6 +163,9 @@ struct qb_bot {
     int64_t last_prune_ms;
 
     struct qb_status stats;
+
+    struct qb_media *media; /* QR scans in flight (media.c); created on first use */
+    struct qb_media_limits media_limits;
 };
 
 /* bot.c */
@@ -215,6 +227,11 @@ void qb_host_shutdown(struct qb_bot *b);
 void qb_host_fire_schedule(const char *owner, const char *key, const char *payload, int64_t late_ms,
                            void *ud);
 void qb_host_fire_timer(void *owner, void *cb, void *ud);
+
+/* media.c — QR scans (the lws callback is declared in media.h) */
+/* Answer every pending scan (QB_EDISCONNECTED unless already decided), kill decoders,
+ * remove temporary files and free the service. Idempotent. */
+void qb_media_shutdown(struct qb_bot *b);
 
 /* plugins_builtin.c — the compiled-in plugins, NULL-terminated */
 extern const struct qb_plugin *const qb_builtin_plugins[];

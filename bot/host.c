@@ -96,6 +96,7 @@ int qb_host_init(struct qb_bot *b, char *err, size_t errlen)
 
 void qb_host_shutdown(struct qb_bot *b)
 {
+    qb_media_shutdown(b); /* pending QR scans are answered before their plugins stop */
     for (size_t i = b->nplugins; i-- > 0;) {
         struct qb_ctx *c = &b->plugins[i];
         if (c->inited && c->plugin->shutdown)

@@ -14,12 +14,14 @@
 #include <strings.h>
 
 #include "core.h"
+#include "media.h"
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len);
 
 static const struct lws_protocols qb_protocols[] = {
         {"qunbot-onebot", ws_callback, 0, 65536, 0, NULL, 0},
+        {QB_MEDIA_PROTOCOL, qb_media_http_cb, 0, 0, 0, NULL, 0}, /* picture downloads (media.c) */
         {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -495,6 +497,7 @@ int qb_net_start(struct qb_bot *b, char *err, size_t errlen)
 
 void qb_net_stop(struct qb_bot *b)
 {
+    qb_media_shutdown(b); /* its downloads live on this context */
     if (!b->lws)
         return;
     lws_context_destroy(b->lws);

@@ -56,28 +56,33 @@ void qb_rules_policy_defaults(struct qb_rules_policy *pol)
     pol->newcomer_ms = 24LL * 3600 * 1000;
 }
 
-static bool listed(const char *const *v, size_t n, const struct qb_rule *rule)
+static bool listed(const char *const *v, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++) {
         const char *s = v[i];
         size_t len = strlen(s);
         if (len && s[len - 1] == '*') {
-            if (!strncmp(rule->id, s, len - 1))
+            if (!strncmp(id, s, len - 1))
                 return true;
-        } else if (!strcmp(rule->id, s)) {
+        } else if (!strcmp(id, s)) {
             return true;
         }
     }
     return false;
 }
 
-static enum qb_rule_mode mode_of(const struct qb_rules_policy *pol, const struct qb_rule *rule)
+enum qb_rule_mode qb_rules_mode(const struct qb_rules_policy *pol, const char *rule_id)
 {
-    if (listed(pol->off, pol->n_off, rule))
+    if (listed(pol->off, pol->n_off, rule_id))
         return QB_MODE_OFF;
-    if (pol->dry_run || listed(pol->shadow, pol->n_shadow, rule))
+    if (pol->dry_run || listed(pol->shadow, pol->n_shadow, rule_id))
         return QB_MODE_SHADOW;
     return QB_MODE_ENFORCE;
+}
+
+static enum qb_rule_mode mode_of(const struct qb_rules_policy *pol, const struct qb_rule *rule)
+{
+    return qb_rules_mode(pol, rule->id);
 }
 
 /* Add a hit for rule (unless the output is full). evidence is printf-style. */

@@ -173,6 +173,10 @@ struct qb_rules_policy {
  * `qunbot replay` and the evaluation tool all start from these. */
 void qb_rules_policy_defaults(struct qb_rules_policy *pol);
 
+/* The mode the policy gives a rule id (for hits the guard makes itself, such as QR codes
+ * found in images after the message was evaluated). */
+enum qb_rule_mode qb_rules_mode(const struct qb_rules_policy *pol, const char *rule_id);
+
 /* One message as the engine sees it. Borrowed. */
 struct qb_rules_input {
     const struct qb_msg *msg;

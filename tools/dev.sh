@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev
-          libcjson-dev libsqlite3-dev libssl-dev libpcre2-dev tzdata sqlite3 ca-certificates openssl)
+          libcjson-dev libsqlite3-dev libssl-dev libpcre2-dev tzdata sqlite3 ca-certificates openssl
+          zbar-tools)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 install_missing() {

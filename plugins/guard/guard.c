@@ -75,6 +75,8 @@ static const struct qb_cfg_field guard_table[] = {
          "The bot's warnings in the group are recalled after this (0 = keep them)", NULL},
         {"blacklist", QB_CFG_BOOL, S(blacklist), "false", 0, 0,
          "Refuse join requests from blacklisted users and remove them if they join", NULL},
+        {"qr_scan", QB_CFG_BOOL, S(qr_scan), "true", 0, 0,
+         "Look for QR codes in members' pictures and treat them like links (rule qr.code)", NULL},
         {NULL, 0, 0, NULL, 0, 0, NULL, NULL},
 };
 

@@ -42,6 +42,7 @@ struct guard_settings {
     bool block_rejoin;      /* kick with "refuse re-joining" */
     int64_t warning_ttl_ms; /* the bot's group warnings are recalled after this (0 = keep) */
     bool blacklist;         /* refuse / remove blacklisted users in this group */
+    bool qr_scan;           /* look for QR codes in members' pictures (rule qr.code) */
 };
 
 /* A compiled rule set for one list of packs (NULL rs: the packs failed to load). */

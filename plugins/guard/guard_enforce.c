@@ -404,6 +404,124 @@ static void audit_shadow(struct qb_ctx *c, const struct qb_event *ev,
     }
 }
 
+static int act_on_hits(struct qb_ctx *c, const struct qb_event *ev, const struct guard_settings *s,
+                       const struct qb_rules_hit *hits, size_t n);
+
+/* ---- QR codes in pictures ---- */
+
+#define QR_RULE_ID "qr.code"
+#define QR_PER_MSG 2 /* pictures scanned per message */
+
+/* What a pending scan needs to act later: the message's ids (the event is gone by then). */
+struct qr_job {
+    char platform[16], self_id[QB_ID_MAX], group_id[QB_ID_MAX], user_id[QB_ID_MAX];
+    char message_id[QB_ID_MAX];
+    int64_t time_ms;
+    enum qb_role role;
+};
+
+struct qr_domain {
+    char first[96];
+    bool allowed_only; /* every link in the payload is on the allow list */
+    size_t n;
+    const struct guard_settings *s;
+};
+
+static void qr_domain_seen(const char *domain, void *ud)
+{
+    struct qr_domain *d = ud;
+    bool allowed = qb_strlist_has(&d->s->allow_domains, domain);
+    for (size_t i = 0; !allowed && i < d->s->allow_domains.n; i++) {
+        const char *a = d->s->allow_domains.v[i];
+        size_t la = strlen(a), ld = strlen(domain);
+        allowed = ld > la && !strcmp(domain + ld - la, a) && domain[ld - la - 1] == '.';
+    }
+    if (d->n++ == 0)
+        d->allowed_only = allowed;
+    else
+        d->allowed_only = d->allowed_only && allowed;
+    if (!d->first[0] || !allowed)
+        snprintf(d->first, sizeof d->first, "%s", domain);
+}
+
+static void qr_done(struct qb_ctx *c, int rc, const char *payload, void *ud)
+{
+    struct qr_job *job = ud;
+    const struct guard_settings *s = rc == QB_OK ? guard_cfg(c, job->group_id) : NULL;
+    if (!s || !payload || !payload[0]) {
+        if (rc != QB_OK && rc != QB_ENOENT && rc != QB_ENOTSUP && rc != QB_EDISCONNECTED)
+            qb_log(QB_LOG_INFO, "guard: picture in group %s not scanned: %s", job->group_id,
+                   qb_strerror(rc));
+        free(job);
+        return;
+    }
+    struct qr_domain d = {.s = s};
+    qb_detect_links(payload, strlen(payload), qr_domain_seen, &d);
+    if (d.n && d.allowed_only) {
+        free(job);
+        return; /* a QR code of an allowed site is like an allowed link */
+    }
+    struct qb_rules_policy pol;
+    guard_policy(c, s, &pol);
+    struct qb_rules_hit h = {.rule_id = QR_RULE_ID,
+                             .version = 1,
+                             .detector = "qr",
+                             .mode = qb_rules_mode(&pol, QR_RULE_ID),
+                             .action = QB_RACT_STRIKE,
+                             .reason = "禁止发带二维码的图片拉人或打广告"};
+    if (d.n)
+        snprintf(h.evidence, sizeof h.evidence, "图片里的二维码，链接 %s", d.first);
+    else
+        snprintf(h.evidence, sizeof h.evidence, "图片里的二维码（%zu 字的内容，不是链接）",
+                 strlen(payload));
+    struct qb_event ev;
+    qb_event_init(&ev);
+    ev.kind = QB_EV_MESSAGE;
+    ev.chat = QB_CHAT_GROUP;
+    ev.time_ms = job->time_ms;
+    ev.sender_role = job->role;
+    snprintf(ev.name, sizeof ev.name, "message");
+    snprintf(ev.platform, sizeof ev.platform, "%s", job->platform);
+    snprintf(ev.self_id, sizeof ev.self_id, "%s", job->self_id);
+    snprintf(ev.group_id, sizeof ev.group_id, "%s", job->group_id);
+    snprintf(ev.user_id, sizeof ev.user_id, "%s", job->user_id);
+    snprintf(ev.message_id, sizeof ev.message_id, "%s", job->message_id);
+    act_on_hits(c, &ev, s, &h, 1); /* shadow mode: audited as "would strike" */
+    qb_event_clear(&ev);
+    free(job);
+}
+
+/* Ask the core to look for QR codes in the message's pictures (not stickers). */
+static void scan_pictures(struct qb_ctx *c, const struct qb_event *ev)
+{
+    int queued = 0;
+    for (size_t i = 0; i < ev->msg.n && queued < QR_PER_MSG; i++) {
+        const struct qb_seg *seg = &ev->msg.segs[i];
+        if (seg->type != QB_SEG_IMAGE || (seg->flags & QB_SEGF_STICKER) || !seg->url ||
+            strncmp(seg->url, "http", 4))
+            continue;
+        struct qr_job *job = calloc(1, sizeof *job);
+        if (!job)
+            return;
+        snprintf(job->platform, sizeof job->platform, "%s", ev->platform);
+        snprintf(job->self_id, sizeof job->self_id, "%s", ev->self_id);
+        snprintf(job->group_id, sizeof job->group_id, "%s", ev->group_id);
+        snprintf(job->user_id, sizeof job->user_id, "%s", ev->user_id);
+        snprintf(job->message_id, sizeof job->message_id, "%s", ev->message_id);
+        job->time_ms = ev->time_ms;
+        job->role = ev->sender_role;
+        int rc = qb_qr_scan(c, seg->url, qr_done, job);
+        if (rc != QB_OK) {
+            if (rc != QB_ENOTSUP)
+                qb_log(QB_LOG_INFO, "guard: cannot scan a picture in group %s: %s", ev->group_id,
+                       qb_strerror(rc));
+            free(job);
+            continue;
+        }
+        queued++;
+    }
+}
+
 int guard_on_message(struct qb_ctx *c, const struct qb_event *ev)
 {
     const struct guard_settings *s = guard_cfg(c, ev->group_id);
@@ -427,9 +545,18 @@ int guard_on_message(struct qb_ctx *c, const struct qb_event *ev)
     uint64_t fp;
     if (qb_ruleset_fingerprint(&pol, &ev->msg, &fp))
         store_fingerprint(c, ev, fp, sent_ms);
-    if (!n)
-        return QB_PASS;
+    int verdict = n ? act_on_hits(c, ev, s, hits, n) : QB_PASS;
+    if (verdict == QB_PASS && !ev->backfilled && s->qr_scan &&
+        qb_rules_mode(&pol, QR_RULE_ID) != QB_MODE_OFF)
+        scan_pictures(c, ev);
+    return verdict;
+}
 
+/* Act once on the strongest enforced hit, audit the rest; QB_HANDLED when the message was
+ * recalled (later plugins must not answer it or give points for it). */
+static int act_on_hits(struct qb_ctx *c, const struct qb_event *ev, const struct guard_settings *s,
+                       const struct qb_rules_hit *hits, size_t n)
+{
     int best = strongest(hits, n, QB_MODE_ENFORCE);
     bool stale = best >= 0 && ev->backfilled && hits[best].action == QB_RACT_NOTE;
     if (stale)

@@ -147,8 +147,10 @@ static void fx_start(struct fx *f, const char *settings)
             "\"reason\":\"转发内容请说说你的看法\"}]}");
     write_group_rules(f, settings);
     char err[300] = "";
-    f->sim = qb_sim_new(&(struct qb_sim_opts){.loop = f->loop, .port = 0, .token = "k"}, err,
-                        sizeof err);
+    f->sim = qb_sim_new(
+            &(struct qb_sim_opts){
+                    .loop = f->loop, .port = 0, .token = "k", .media_dir = "tests/fixtures/media"},
+            err, sizeof err);
     CHECK(f->sim != NULL);
     qb_sim_add_group(f->sim, "100", "100");
     qb_sim_add_group(f->sim, "200", "200");
@@ -557,6 +559,50 @@ TEST(newcomers_may_not_post_links_for_a_day)
     fx_done(&f);
 }
 
+/* A member posts a picture served by the simulator (it stands in for QQ's image CDN). */
+static int64_t show(struct fx *f, const char *group, const char *user, const char *picture)
+{
+    char url[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/media/%s", qb_sim_port(f->sim), picture);
+    int64_t id = qb_sim_group_image(f->sim, group, user, url, NULL);
+    h_run_for(f->loop, 0.3);
+    return id;
+}
+
+TEST(a_qr_code_in_a_picture_is_treated_like_a_link)
+{
+    struct fx f;
+    fx_start(&f, "");
+    int64_t photo = show(&f, "100", "20001", "photo.jpg");
+    int64_t qr = show(&f, "100", "20001", "qr-wechat.png");
+    CHECK(wait_calls(&f, "delete_msg", 1));
+    CHECK(recalled(&f, qr));
+    CHECK(!recalled(&f, photo)); /* a picture without a code is left alone */
+    CHECK(wait_calls(&f, "send_private_msg", 1));
+    CHECK(strstr(last_call(&f, "send_private_msg"), "二维码") != NULL);
+    CHECK(strstr(last_call(&f, "send_private_msg"), "wechat") == NULL); /* no evidence sent */
+    CHECK_INT(audits(&f, "guard.strike", "\"rule_id\":\"qr.code\""), 1);
+    CHECK_INT(audits(&f, "guard.strike", "u.wechat.com"), 1); /* evidence for admins */
+    show(&f, "100", "20002", "qr-wechat.png");                /* an admin is exempt */
+    h_run_for(f.loop, 2.0);
+    CHECK_INT(calls(&f, "delete_msg"), 1);
+    fx_done(&f);
+
+    /* A code for an allowed site passes; in shadow mode the strike is only written down. */
+    fx_start(&f, "\"allow_domains\": [\"wechat.com\"]");
+    show(&f, "100", "20001", "qr-wechat.png");
+    h_run_for(f.loop, 2.0);
+    CHECK_INT(calls(&f, "delete_msg"), 0);
+    fx_done(&f);
+    fx_start(&f, "\"rules_shadow\": [\"qr.*\"]");
+    show(&f, "100", "20001", "qr-wechat.png");
+    for (int i = 0; i < 40 && !audits(&f, "guard.shadow", "qr.code"); i++)
+        h_run_for(f.loop, 0.1);
+    CHECK_INT(audits(&f, "guard.shadow", "\"rule_id\":\"qr.code\""), 1);
+    CHECK_INT(calls(&f, "delete_msg"), 0);
+    fx_done(&f);
+}
+
 TEST(a_kicked_member_is_refused_by_blacklisting_groups)
 {
     struct fx f;
@@ -681,6 +727,7 @@ int main(void)
     RUN(admins_and_trusted_members_are_exempt);
     RUN(the_groups_own_words_are_enforced_like_the_packs);
     RUN(newcomers_may_not_post_links_for_a_day);
+    RUN(a_qr_code_in_a_picture_is_treated_like_a_link);
     RUN(a_kicked_member_is_refused_by_blacklisting_groups);
     RUN(public_warnings_are_recalled_after_warning_ttl);
     RUN(reposts_get_a_gentle_note_even_after_a_restart);

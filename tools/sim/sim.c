@@ -46,6 +46,7 @@ struct qb_sim *qb_sim_new(const struct qb_sim_opts *o, char *err, size_t errlen)
     s->transcript = o->transcript;
     s->tls_cert = o->tls_cert ? strdup(o->tls_cert) : NULL;
     s->tls_key = o->tls_key ? strdup(o->tls_key) : NULL;
+    s->media_dir = qb_str_empty(o->media_dir) ? NULL : strdup(o->media_dir);
     s->online = true;
     s->rng = o->seed ? o->seed : 0x9E3779B97F4A7C15ULL;
     s->next_msg_id = 1000001;
@@ -96,6 +97,7 @@ void qb_sim_free(struct qb_sim *s)
     free(s->self_id);
     free(s->tls_cert);
     free(s->tls_key);
+    free(s->media_dir);
     free(s);
 }
 
@@ -180,6 +182,33 @@ int64_t qb_sim_group_msg(struct qb_sim *s, const char *group_id, const char *use
         return QB_EDENIED;
     struct sim_msg *msg = sim__msg_store(s, true, group_id, user_id, NULL, sim__text_segments(text),
                                          sim__cq_escape(text, false), false);
+    if (!msg)
+        return QB_ENOMEM;
+    sim__emit(s, sim__msg_json(s, msg, "message"));
+    return msg->message_id;
+}
+
+int64_t qb_sim_group_image(struct qb_sim *s, const char *group_id, const char *user_id,
+                           const char *url, const char *text)
+{
+    struct sim_group *g = sim__group(s, group_id);
+    struct sim_member *m = sim__member(g, user_id);
+    if (!url)
+        return QB_EINVAL;
+    if (!m)
+        return QB_ENOENT;
+    if (!member_may_speak(g, m))
+        return QB_EDENIED;
+    cJSON *segs = text ? sim__text_segments(text) : cJSON_CreateArray();
+    cJSON *seg = cJSON_CreateObject();
+    cJSON_AddStringToObject(seg, "type", "image");
+    cJSON *data = cJSON_AddObjectToObject(seg, "data");
+    cJSON_AddStringToObject(data, "file", "picture.png");
+    cJSON_AddStringToObject(data, "url", url);
+    cJSON_AddNumberToObject(data, "sub_type", 0);
+    cJSON_AddItemToArray(segs, seg);
+    struct sim_msg *msg = sim__msg_store(s, true, group_id, user_id, NULL, segs,
+                                         sim__cq_escape(text ? text : "", false), false);
     if (!msg)
         return QB_ENOMEM;
     sim__emit(s, sim__msg_json(s, msg, "message"));

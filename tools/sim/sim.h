@@ -33,14 +33,16 @@ struct qb_sim_opts {
     int reconnect_ms;        /* reverse mode: retry interval (default 3000) */
     const char *token;       /* the access token; NULL or "" = none required */
     enum qb_sim_auth auth_style;
-    const char *self_id;  /* the bot account's QQ number (default "10001") */
-    int heartbeat_ms;     /* heartbeat interval; 0 = none (some NapCat configs) */
-    bool report_self;     /* send message_sent events for the bot's own messages */
-    bool string_format;   /* post messages as CQ strings instead of segment arrays */
-    bool transcript;      /* print every message (members' and the bot's) to stdout */
-    const char *tls_cert; /* forward mode: serve wss:// with this PEM certificate ... */
-    const char *tls_key;  /* ... and this PEM private key (both or neither) */
-    uint64_t seed;        /* for the demo/load generators */
+    const char *self_id;   /* the bot account's QQ number (default "10001") */
+    int heartbeat_ms;      /* heartbeat interval; 0 = none (some NapCat configs) */
+    bool report_self;      /* send message_sent events for the bot's own messages */
+    bool string_format;    /* post messages as CQ strings instead of segment arrays */
+    bool transcript;       /* print every message (members' and the bot's) to stdout */
+    const char *tls_cert;  /* forward mode: serve wss:// with this PEM certificate ... */
+    const char *tls_key;   /* ... and this PEM private key (both or neither) */
+    uint64_t seed;         /* for the demo/load generators */
+    const char *media_dir; /* serve GET /media/<name> from this directory over plain HTTP on
+                            * the listening port, no token (QQ's picture CDN); NULL = off */
 };
 
 /* A recorded API call. Strings owned by the simulator. */
@@ -68,6 +70,9 @@ void qb_sim_populate_demo(struct qb_sim *s);
  * for messages, QB_OK(0) for others, negative on error (no such group/member). */
 int64_t qb_sim_group_msg(struct qb_sim *s, const char *group_id, const char *user_id,
                          const char *text);
+/* A group message with a picture at url (after the text, if text is not NULL). */
+int64_t qb_sim_group_image(struct qb_sim *s, const char *group_id, const char *user_id,
+                           const char *url, const char *text);
 int64_t qb_sim_private_msg(struct qb_sim *s, const char *user_id, const char *text);
 int qb_sim_member_join(struct qb_sim *s, const char *group_id, const char *user_id,
                        const char *sub_type, const char *operator_id);
@@ -85,6 +90,8 @@ int qb_sim_send_raw(struct qb_sim *s, const char *frame, size_t len);
 /* Observation. */
 size_t qb_sim_ncalls(struct qb_sim *s);
 const struct qb_sim_call *qb_sim_call_at(struct qb_sim *s, size_t i);
+/* Media requests answered so far (GET /media/..., any outcome). */
+int qb_sim_media_requests(struct qb_sim *s);
 /* Number of calls of an action ("send_group_msg"). */
 size_t qb_sim_count(struct qb_sim *s, const char *action);
 /* Index of the first call of action at or after index from whose params contain needle

@@ -102,6 +102,8 @@ struct qb_sim {
     bool rev_tls, rev_warned;
     ev_timer reconnect, heartbeat;
     int connects_total;
+    char *media_dir; /* owned; NULL = no media serving */
+    int media_requests;
 
     /* world */
     struct sim_group **groups;

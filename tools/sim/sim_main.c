@@ -52,6 +52,8 @@ static void usage(FILE *f)
           "  --record FILE         append every API call the bot makes as a JSON line\n"
           "  --port-file FILE      write the listening port to FILE once ready\n"
           "  --seed N              seed for the demo and chatter (default fixed)\n"
+          "  --media-dir DIR       serve GET /media/NAME from DIR over plain HTTP on the\n"
+          "                        listening port (a stand-in for QQ's picture server)\n"
           "  --help, --version\n",
           f);
 }
@@ -153,6 +155,7 @@ enum {
     OPT_RECORD,
     OPT_PORT_FILE,
     OPT_SEED,
+    OPT_MEDIA_DIR,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -174,6 +177,7 @@ static const struct option long_opts[] = {
         {"record", required_argument, NULL, OPT_RECORD},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"media-dir", required_argument, NULL, OPT_MEDIA_DIR},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -261,6 +265,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
             if (!parse_int(optarg, 0, &v))
                 return bad_usage("--seed needs a number", optarg);
             c->o.seed = (uint64_t)v;
+            break;
+        case OPT_MEDIA_DIR:
+            c->o.media_dir = optarg;
             break;
         case OPT_HELP:
             usage(stdout);

@@ -1,21 +1,34 @@
 /*
  * sim_net.c — the simulator's sockets: its own libwebsockets context on the caller's libev
  * loop, the forward listener (NapCat path routing and token checks), the reverse client
- * with NapCat's headers and fixed-interval reconnects, per-socket write queues and heartbeats.
+ * with NapCat's headers and fixed-interval reconnects, per-socket write queues and heartbeats,
+ * and plain-HTTP picture serving under /media/ (the QQ image CDN's stand-in).
  * Owns the context and every struct sim_conn. Never calls lws_service and never writes
- * outside the WRITEABLE callback.
+ * outside the WRITEABLE callback; never serves a file outside the media directory.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "sim_int.h"
 
 static int sim_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
 
+/* Per-request state of a generated media body (lws per-session data). */
+struct sim_http {
+    int64_t left; /* body bytes still to send */
+    bool generating, chunked;
+};
+
 static const struct lws_protocols sim_protocols[] = {
-        {.name = "onebot", .callback = sim_cb, .rx_buffer_size = 0},
+        {.name = "onebot",
+         .callback = sim_cb,
+         .per_session_data_size = sizeof(struct sim_http),
+         .rx_buffer_size = 0},
         {.name = NULL, .callback = NULL},
 };
 
@@ -321,6 +334,156 @@ int sim__parse_reverse_url(struct qb_sim *s, char *err, size_t errlen)
     return QB_OK;
 }
 
+/* ---- media: GET /media/<name> over plain HTTP, no token ---- */
+
+#define SIM_BIG_BYTES (6 * 1024 * 1024)
+#define SIM_CHUNK     32768
+
+int qb_sim_media_requests(struct qb_sim *s)
+{
+    return s->media_requests;
+}
+
+static const char *mime_of(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    static const char *const types[][2] = {
+            {".png", "image/png"}, {".jpg", "image/jpeg"},  {".jpeg", "image/jpeg"},
+            {".gif", "image/gif"}, {".webp", "image/webp"}, {".bmp", "image/bmp"},
+    };
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcasecmp(dot, types[i][0]))
+            return types[i][1];
+    return "application/octet-stream";
+}
+
+/* A plain file name: letters, digits, '.', '-', '_', not starting with '.' (so never "..",
+ * a hidden file, a path or an absolute path). */
+static bool safe_name(const char *name)
+{
+    if (!*name || *name == '.' || strlen(name) > 200)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+            return false;
+    return true;
+}
+
+static int http_done(struct lws *wsi)
+{
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_status(struct lws *wsi, unsigned code)
+{
+    if (lws_return_http_status(wsi, code, NULL))
+        return -1;
+    return http_done(wsi);
+}
+
+/* Status line and headers; length < 0 with !chunked means none. */
+static int send_head(struct lws *wsi, unsigned code, const char *mime, int64_t length, bool chunked,
+                     const char *location)
+{
+    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf;
+    if (lws_add_http_header_status(wsi, code, &p, end))
+        return -1;
+    if (location &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_LOCATION, (const unsigned char *)location,
+                                     (int)strlen(location), &p, end))
+        return -1;
+    if (mime &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)mime,
+                                     (int)strlen(mime), &p, end))
+        return -1;
+    if (chunked && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING,
+                                                (const unsigned char *)"chunked", 7, &p, end))
+        return -1;
+    if (!chunked && length >= 0 &&
+        lws_add_http_header_content_length(wsi, (lws_filepos_t)length, &p, end))
+        return -1;
+    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
+}
+
+static int redirect_to(struct lws *wsi, const char *location)
+{
+    if (send_head(wsi, HTTP_STATUS_FOUND, "text/plain", 0, false, location))
+        return -1;
+    return http_done(wsi);
+}
+
+/* /media/big (6 MiB, Content-Length announced) and /media/big/chunked (no length). */
+static int start_big(struct lws *wsi, struct sim_http *h, bool chunked)
+{
+    h->generating = true;
+    h->chunked = chunked;
+    h->left = SIM_BIG_BYTES;
+    if (send_head(wsi, HTTP_STATUS_OK, "image/png", SIM_BIG_BYTES, chunked, NULL))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int write_big(struct lws *wsi, struct sim_http *h)
+{
+    unsigned char buf[LWS_PRE + SIM_CHUNK + 32], *start = buf + LWS_PRE, *p = start;
+    size_t n = h->left < SIM_CHUNK ? (size_t)h->left : SIM_CHUNK;
+    if (h->chunked)
+        p += sprintf((char *)p, "%zx\r\n", n);
+    memset(p, 'Q', n);
+    p += n;
+    h->left -= (int64_t)n;
+    if (h->chunked) {
+        memcpy(p, h->left ? "\r\n" : "\r\n0\r\n\r\n", h->left ? 2 : 7);
+        p += h->left ? 2 : 7;
+    }
+    int len = (int)(p - start);
+    if (lws_write(wsi, start, (size_t)len, h->left ? LWS_WRITE_HTTP : LWS_WRITE_HTTP_FINAL) < len)
+        return -1;
+    if (h->left) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    h->generating = false;
+    return http_done(wsi);
+}
+
+static int serve_file(struct qb_sim *s, struct lws *wsi, const char *name, bool slow)
+{
+    char path[4096];
+    struct stat st;
+    int w = snprintf(path, sizeof path, "%s/%s", s->media_dir, name);
+    if (!safe_name(name) || w < 0 || (size_t)w >= sizeof path || lstat(path, &st) ||
+        !S_ISREG(st.st_mode))
+        return http_status(wsi, HTTP_STATUS_NOT_FOUND);
+    if (slow) /* headers, then a body that never comes */
+        return send_head(wsi, HTTP_STATUS_OK, mime_of(name), (int64_t)st.st_size, false, NULL);
+    int n = lws_serve_http_file(wsi, path, mime_of(name), NULL, 0);
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+static int media_request(struct qb_sim *s, struct lws *wsi, struct sim_http *h)
+{
+    char uri[512] = "", loc[600];
+    if (!s->media_dir || !h || lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+        strncmp(uri, "/media/", 7))
+        return http_status(wsi, HTTP_STATUS_NOT_FOUND);
+    s->media_requests++;
+    const char *rest = uri + 7;
+    if (!strcmp(rest, "big") || !strcmp(rest, "big/chunked"))
+        return start_big(wsi, h, rest[3] == '/');
+    if (!strcmp(rest, "redirect-loop"))
+        return redirect_to(wsi, "/media/redirect-loop");
+    if (!strncmp(rest, "redirect/", 9) && safe_name(rest + 9)) {
+        snprintf(loc, sizeof loc, "/media/%s", rest + 9);
+        return redirect_to(wsi, loc);
+    }
+    bool slow = !strncmp(rest, "slow/", 5);
+    return serve_file(s, wsi, slow ? rest + 5 : rest, slow);
+}
+
 /* ---- the callback ---- */
 
 static int sim_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -351,6 +514,12 @@ static int sim_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         return on_writable(wsi);
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
         return append_headers(s, wsi, in, len);
+    case LWS_CALLBACK_HTTP:
+        return media_request(s, wsi, user);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (user && ((struct sim_http *)user)->generating)
+            return write_big(wsi, user);
+        break;
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY:
         conn_release(s, wsi);

@@ -20,6 +20,7 @@
 #include "sched.h"
 #include "points.h"
 #include "template.h"
+#include "media.h"
 
 #define QB_PLUGIN_ABI 1
 
