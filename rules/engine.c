@@ -552,7 +552,7 @@ size_t qb_ruleset_eval(struct qb_ruleset *r, const struct qb_rules_policy *pol,
     detect_keywords(&e, first);
     detect_extra_words(&e);
     for (size_t i = 0; i < r->n; i++)
-        if (mode_of(pol, &r->rules[i]) != QB_MODE_OFF)
+        if (!r->rules[i].disabled && mode_of(pol, &r->rules[i]) != QB_MODE_OFF)
             run_rule(&e, &r->rules[i], first);
     remember(&e);
     free(first);

@@ -37,6 +37,7 @@ struct qb_rule {
     enum qb_rule_action action;
     char reason[96];
     bool newcomer_only; /* applies only to members who joined less than newcomer_ms ago */
+    bool disabled;      /* did not load (qb_ruleset_load_partial): kept only as a slot */
     bool any_link;      /* link: every link not allowed is a hit (else only denied domains) */
     bool on_raw;        /* regex: match the raw text instead of the normalised text */
     pcre2_code *re;     /* regex */

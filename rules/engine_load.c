@@ -448,7 +448,11 @@ static bool load_rule(struct load *ld, const cJSON *obj)
     struct qb_rule *rule = &r->rules[r->n];
     memset(rule, 0, sizeof *rule);
     if (!load_header(ld, obj, rule) || !load_params(ld, obj, rule, (uint32_t)r->n)) {
+        /* Keep the slot, disabled: words it added to the automaton point at this index. */
         qb_rules__free_rule(rule);
+        memset(rule, 0, sizeof *rule);
+        rule->disabled = true;
+        r->n++;
         return false;
     }
     r->n++;
@@ -538,9 +542,34 @@ int qb_ruleset_load(const char *const *pack_paths, size_t n, struct qb_ruleset *
     return QB_OK;
 }
 
+int qb_ruleset_load_partial(const char *const *pack_paths, size_t n, struct qb_ruleset **out,
+                            void (*on_problem)(const char *msg, void *ud), void *ud)
+{
+    *out = NULL;
+    struct qb_ruleset *r = engine_new();
+    if (!r)
+        return QB_ENOMEM;
+    struct qb_diag d = {0};
+    for (size_t i = 0; i < n; i++)
+        load_pack(r, pack_paths[i], &d); /* a broken rule is left out, the rest stays */
+    int rc = qb_ac_build(r->words);
+    for (size_t i = 0; on_problem && i < d.n; i++)
+        on_problem(d.v[i], ud);
+    qb_diag_free(&d);
+    if (rc != QB_OK) {
+        qb_ruleset_free(r);
+        return QB_ENOMEM;
+    }
+    *out = r;
+    return QB_OK;
+}
+
 size_t qb_ruleset_count(const struct qb_ruleset *r)
 {
-    return r ? r->n : 0;
+    size_t n = 0;
+    for (size_t i = 0; r && i < r->n; i++)
+        n += !r->rules[i].disabled;
+    return n;
 }
 
 void qb_ruleset_free(struct qb_ruleset *r)

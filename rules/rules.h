@@ -207,6 +207,11 @@ struct qb_ruleset;
  * "file:line: reason" in err. */
 int qb_ruleset_load(const char *const *pack_paths, size_t n, struct qb_ruleset **out, char *err,
                     size_t errlen);
+/* The same for a running bot: a rule (or a whole pack) that does not load is left out and
+ * each problem is passed to on_problem ("file:line:col: reason"); the other rules work.
+ * Returns QB_OK (the set may have no rules) or QB_ENOMEM. */
+int qb_ruleset_load_partial(const char *const *pack_paths, size_t n, struct qb_ruleset **out,
+                            void (*on_problem)(const char *msg, void *ud), void *ud);
 /* Evaluate one message. Hits (at most max) are written to out in rule order; returns the
  * number written. The engine remembers the message for flood, duplicate and repost checks
  * (in memory; the guard persists what must survive a restart). */

@@ -206,6 +206,12 @@ static bool key_is(const char *key, const struct qb_strlist *l)
     return *p == '\0';
 }
 
+static void log_pack_problem(const char *msg, void *ud)
+{
+    (void)ud;
+    qb_log(QB_LOG_ERROR, "guard: rule left out: %s (the other rules keep working)", msg);
+}
+
 struct qb_ruleset *guard_engine_for(struct qb_ctx *c, const struct guard_settings *s)
 {
     struct guard_state *st = guard_st(c);
@@ -220,23 +226,19 @@ struct qb_ruleset *guard_engine_for(struct qb_ctx *c, const struct guard_setting
         return NULL;
     }
     e->key = key;
-    char err[400] = "";
-    int rc = s->packs.n ? qb_ruleset_load((const char *const *)s->packs.v, s->packs.n, &e->rs, err,
-                                          sizeof err)
+    /* At run time a broken rule is left out (and logged) while the others keep working;
+     * check-config is strict and shows every problem before it gets here. */
+    int rc = s->packs.n ? qb_ruleset_load_partial((const char *const *)s->packs.v, s->packs.n,
+                                                  &e->rs, log_pack_problem, NULL)
                         : QB_EINVAL;
     if (rc != QB_OK) {
         e->rs = NULL;
-        char shown[400] = "";
-        size_t len = 0;
-        for (size_t i = 0; i < s->packs.n && len < sizeof shown; i++) {
-            int k = snprintf(shown + len, sizeof shown - len, "%s%s", i ? ", " : "", s->packs.v[i]);
-            len += k > 0 ? (size_t)k : 0;
-        }
-        qb_log(QB_LOG_ERROR,
-               "guard: the rule packs [%s] could not be loaded: %s. Groups using them run "
-               "without the guard until the packs are fixed (qunbot check-config shows where).",
-               shown, err[0] ? err : "packs is empty");
+        qb_log(QB_LOG_ERROR, "guard: %s; groups using these packs run without the guard",
+               s->packs.n ? "out of memory while loading the rule packs" : "packs is empty");
     } else {
+        if (qb_ruleset_count(e->rs) == 0)
+            qb_log(QB_LOG_ERROR, "guard: no rule in the packs could be used; groups using them "
+                                 "run without the guard until the packs are fixed");
         guard_load_fingerprints(c, e->rs);
     }
     e->next = st->engines;

@@ -479,6 +479,39 @@ TEST(group_words_and_bounded_regex)
     qb_ruleset_free(rs);
 }
 
+static void count_problem(const char *msg, void *ud)
+{
+    (void)msg;
+    (*(int *)ud)++;
+}
+
+TEST(a_running_bot_keeps_the_rules_that_load)
+{
+    const char *p = write_file(
+            "mixed.json", "{\"rules\": [\n"
+                          " {\"id\": \"bad.words\", \"detector\": \"keywords\", \"words\": "
+                          "[\"兼职\", \"!!!\"]},\n"
+                          " {\"id\": \"bad.re\", \"detector\": \"regex\", \"pattern\": \"(\"},\n"
+                          " {\"id\": \"good\", \"detector\": \"keywords\", \"words\": [\"刷单\"]}\n"
+                          "]}\n");
+    struct qb_ruleset *rs = NULL;
+    char err[512];
+    CHECK_INT(qb_ruleset_load(&p, 1, &rs, err, sizeof err), QB_EINVAL); /* check-config */
+    int problems = 0;
+    CHECK_INT(qb_ruleset_load_partial(&p, 1, &rs, count_problem, &problems), QB_OK);
+    CHECK_INT(problems, 2);
+    CHECK_INT(qb_ruleset_count(rs), 1);
+    struct qb_rules_policy pol;
+    qb_rules_policy_defaults(&pol);
+    struct qb_rules_hit h[8];
+    size_t n = eval_text(rs, &pol, (struct msgspec){.text = "刷单"}, h);
+    CHECK_INT(n, 1);
+    CHECK_STR(h[0].rule_id, "good");
+    /* the broken rule's valid word does not fire under another rule's name */
+    CHECK_INT(eval_text(rs, &pol, (struct msgspec){.text = "兼职", .user = "u9"}, h), 0);
+    qb_ruleset_free(rs);
+}
+
 TEST(shipped_default_pack_loads)
 {
     const char *p = "rules/packs/default.json";
@@ -507,6 +540,7 @@ int main(void)
     RUN(repeats_and_cross_group_blasts);
     RUN(reposts_from_another_member_get_a_note);
     RUN(group_words_and_bounded_regex);
+    RUN(a_running_bot_keeps_the_rules_that_load);
     RUN(shipped_default_pack_loads);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
