@@ -26,92 +26,23 @@ static const struct qb_plugin *const test_plugins[] = {&qb_plugin_checkin, NULL}
 
 /* ---- fixture ---- */
 
-struct fx {
-    struct ev_loop *loop;
-    struct qb_sim *sim;
-    struct qb_bot *bot;
-    char dir[64], rules[128];
-    char config[2048];
-};
-
-static void write_rules(struct fx *f, const char *name, const char *json)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->rules, name);
-    h_write(path, "%s", json);
-}
-
-static bool connected(void *ud)
-{
-    struct fx *f = ud;
-    return qb_account_connected(&f->bot->accounts[0]);
-}
-
-static void bot_start(struct fx *f)
-{
-    char err[300] = "";
-    f->bot = qb_bot_new(f->loop, h_config(f->dir, f->config), err, sizeof err);
-    f->bot->plugin_source = test_plugins;
-    if (qb_bot_start(f->bot, err, sizeof err) != QB_OK) {
-        fprintf(stderr, "bot: %s\n", err);
-        abort();
-    }
-    CHECK(h_run_until(f->loop, connected, f, 5));
-}
-
 /* Start at fake time t0 with group 100 (Asia/Shanghai) under `settings` (the plugin's JSON
  * object body, may be ""). Members: Alice 20001, Bob 20002 (admin), Carol 20003, Dave 20004. */
-static void fx_start(struct fx *f, int64_t t0, const char *settings)
+static void fx_start(struct h_fx *f, int64_t t0, const char *settings)
 {
-    memset(f, 0, sizeof *f);
-    qb_clock_fake(t0);
-    f->loop = ev_loop_new(EVFLAG_AUTO);
-    h_tmpdir(f->dir, sizeof f->dir);
-    h_log_reset();
-    snprintf(f->rules, sizeof f->rules, "%s/rules", f->dir);
-    mkdir(f->rules, 0700);
+    h_fx_init(f, t0, test_plugins, NULL);
     char json[2048];
     snprintf(json, sizeof json,
              "{\"name\": \"main\", \"groups\": [\"100\"], \"timezone\": \"Asia/Shanghai\","
              " \"plugins\": {\"checkin\": {\"enabled\": true%s%s}}}",
              settings[0] ? ", " : "", settings);
-    write_rules(f, "main.json", json);
-    char err[300] = "";
-    f->sim = qb_sim_new(&(struct qb_sim_opts){.loop = f->loop, .port = 0, .token = "k"}, err,
-                        sizeof err);
-    CHECK(f->sim != NULL);
+    h_fx_rules(f, "main.json", json);
     qb_sim_add_group(f->sim, "100", "100");
     qb_sim_add_member(f->sim, "100", "20001", "Alice", "member");
     qb_sim_add_member(f->sim, "100", "20002", "Bob", "admin");
     qb_sim_add_member(f->sim, "100", "20003", "Carol", "member");
     qb_sim_add_member(f->sim, "100", "20004", "Dave", "member");
-    snprintf(f->config, sizeof f->config,
-             "{\"accounts\":[{\"url\":\"ws://127.0.0.1:%d\",\"token\":\"k\"}],"
-             "\"storage\":{\"path\":\"%s/qunbot.db\"},\"rules_dir\":\"rules\","
-             "\"timezone\":\"Asia/Shanghai\","
-             "\"command_prefixes\":[\"/\"],\"connection\":{\"heartbeat_fallback\":\"3650d\"},"
-             "\"rate_limits\":{\"account_interval\":\"0ms\",\"jitter\":\"0ms\","
-             "\"group_per_minute\":600,\"group_burst\":50}}",
-             qb_sim_port(f->sim), f->dir);
-    bot_start(f);
-}
-
-/* Stop the bot and start a new one on the same database and rules. */
-static void fx_restart(struct fx *f)
-{
-    qb_bot_free(f->bot);
-    f->bot = NULL;
-    bot_start(f);
-}
-
-static void fx_done(struct fx *f)
-{
-    qb_bot_free(f->bot);
-    qb_sim_free(f->sim);
-    ev_run(f->loop, EVRUN_NOWAIT);
-    ev_loop_destroy(f->loop);
-    qb_log_set_capture(NULL, NULL);
-    qb_clock_fake(0);
+    h_fx_boot(f, "");
 }
 
 struct want {
@@ -125,18 +56,18 @@ static bool sends_at_least(void *ud)
     return qb_sim_count(w->sim, "send_group_msg") >= w->n;
 }
 
-static size_t sends(struct fx *f)
+static size_t sends(struct h_fx *f)
 {
     return qb_sim_count(f->sim, "send_group_msg");
 }
 
-static bool wait_sends(struct fx *f, size_t n)
+static bool wait_sends(struct h_fx *f, size_t n)
 {
     struct want w = {f->sim, n};
     return h_run_until(f->loop, sends_at_least, &w, 5);
 }
 
-static const char *last_send(struct fx *f)
+static const char *last_send(struct h_fx *f)
 {
     for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
         const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
@@ -147,7 +78,7 @@ static const char *last_send(struct fx *f)
 }
 
 /* A member's message the bot answers at once: wait for the answer and return it. */
-static const char *ask(struct fx *f, const char *user, const char *text)
+static const char *ask(struct h_fx *f, const char *user, const char *text)
 {
     size_t before = sends(f);
     qb_sim_group_msg(f->sim, "100", user, text);
@@ -156,7 +87,7 @@ static const char *ask(struct fx *f, const char *user, const char *text)
 }
 
 /* A group message with a chosen message id, as NapCat posts it (for duplicates). */
-static void say_raw(struct fx *f, const char *user, const char *name, long long message_id,
+static void say_raw(struct h_fx *f, const char *user, const char *name, long long message_id,
                     const char *text)
 {
     char frame[2048];
@@ -171,7 +102,7 @@ static void say_raw(struct fx *f, const char *user, const char *name, long long 
     qb_sim_send_raw(f->sim, frame, strlen(frame));
 }
 
-static long long db_number(struct fx *f, const char *sql, const char *user)
+static long long db_number(struct h_fx *f, const char *sql, const char *user)
 {
     qb_store_commit(f->bot->store);
     sqlite3_stmt *st = NULL;
@@ -182,7 +113,7 @@ static long long db_number(struct fx *f, const char *sql, const char *user)
     return v;
 }
 
-static long long points_of(struct fx *f, const char *user)
+static long long points_of(struct h_fx *f, const char *user)
 {
     return db_number(f,
                      "SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE group_id = '100'"
@@ -190,7 +121,7 @@ static long long points_of(struct fx *f, const char *user)
                      user);
 }
 
-static long long award_rows(struct fx *f, const char *user)
+static long long award_rows(struct h_fx *f, const char *user)
 {
     return db_number(f,
                      "SELECT COUNT(*) FROM points_ledger WHERE group_id = '100' AND user_id = ?1"
@@ -198,7 +129,7 @@ static long long award_rows(struct fx *f, const char *user)
                      user);
 }
 
-static long long days_of(struct fx *f, const char *user)
+static long long days_of(struct h_fx *f, const char *user)
 {
     return db_number(f, "SELECT COUNT(*) FROM checkin_days WHERE group_id = '100' AND user_id = ?1",
                      user);
@@ -216,7 +147,7 @@ static int count_of(const char *hay, const char *needle)
 
 TEST(order_of_the_day_across_three_members)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
     const char *p = ask(&f, "20001", "签到");
     CHECK(strstr(p, AT("20001")) != NULL);
@@ -241,12 +172,12 @@ TEST(order_of_the_day_across_three_members)
     CHECK(strstr(p, "今日签到（3 人）") != NULL);
     CHECK(strstr(p, "1. Alice") != NULL && strstr(p, "2. Bob") != NULL &&
           strstr(p, "3. Carol") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(duplicate_delivery_gives_one_checkin_and_one_award)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
     say_raw(&f, "20001", "Alice", 900001, "签到");
     say_raw(&f, "20001", "Alice", 900001, "签到");
@@ -257,19 +188,19 @@ TEST(duplicate_delivery_gives_one_checkin_and_one_award)
     CHECK_INT(award_rows(&f, "20001"), 1);
     CHECK_INT(points_of(&f, "20001"), 5);
     /* after a restart the core's duplicate cache is empty: the plugin still knows it */
-    fx_restart(&f);
+    h_fx_restart(&f);
     size_t before = sends(&f);
     say_raw(&f, "20001", "Alice", 900001, "签到");
     h_run_for(f.loop, 0.8);
     CHECK_INT(sends(&f), before);
     CHECK_INT(days_of(&f, "20001"), 1);
     CHECK_INT(points_of(&f, "20001"), 5);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(second_checkin_the_same_day_is_refused)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
     ask(&f, "20002", "签到");
     ask(&f, "20001", "签到");
@@ -279,12 +210,12 @@ TEST(second_checkin_the_same_day_is_refused)
     CHECK(strstr(p, AT("20001")) != NULL);
     CHECK_INT(points_of(&f, "20001"), 5);
     CHECK_INT(days_of(&f, "20001"), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(days_follow_shanghai_midnight_and_streaks_reset_after_a_gap)
 {
-    struct fx f;
+    struct h_fx f;
     /* 23:59 local = 15:59 UTC; two minutes later it is a new local day, same UTC day */
     fx_start(&f, MON_8H + 15 * HOUR + 59 * MIN, "\"merge_window\": \"0s\"");
     CHECK(strstr(ask(&f, "20001", "签到"), "连续 1 天") != NULL);
@@ -297,12 +228,12 @@ TEST(days_follow_shanghai_midnight_and_streaks_reset_after_a_gap)
     CHECK(strstr(p, "连续 1 天") != NULL);
     p = ask(&f, "20001", "我的签到");
     CHECK(strstr(p, "连续 1 天，最长 2 天，累计 3 天") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(outside_the_window_members_are_told_when_it_opens)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 3 * HOUR - 30 * MIN, /* 04:30 */
              "\"merge_window\": \"0s\", \"window_start\": \"05:00\", \"window_end\": \"09:30\"");
     const char *p = ask(&f, "20001", "签到");
@@ -315,12 +246,12 @@ TEST(outside_the_window_members_are_told_when_it_opens)
     qb_clock_advance(20 * HOUR); /* 06:00 the next day */
     CHECK(strstr(ask(&f, "20001", "签到"), "今天第 1 位") != NULL);
     CHECK_INT(days_of(&f, "20001"), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(confirmations_in_the_morning_rush_are_merged)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, ""); /* merge_window 3s by default */
     qb_sim_group_msg(f.sim, "100", "20001", "签到");
     qb_sim_group_msg(f.sim, "100", "20002", "签到");
@@ -346,32 +277,32 @@ TEST(confirmations_in_the_morning_rush_are_merged)
     p = last_send(&f);
     CHECK_INT(count_of(p, "{\"type\":\"at\""), 1);
     CHECK(strstr(p, AT("20004")) != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(a_restart_between_two_days_keeps_the_streak)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
     ask(&f, "20001", "签到");
-    fx_restart(&f);
+    h_fx_restart(&f);
     qb_clock_advance(DAY);
     const char *p = ask(&f, "20001", "签到");
     CHECK(strstr(p, "连续 2 天") != NULL);
     CHECK(strstr(p, "今天第 1 位") != NULL);
     CHECK_INT(points_of(&f, "20001"), 10);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 static bool recorded(void *ud)
 {
-    struct fx *f = ud;
+    struct h_fx *f = ud;
     return days_of(f, "20001") == 1 && days_of(f, "20002") == 1;
 }
 
 TEST(backfilled_checkins_are_recorded_and_only_recent_ones_answered)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 5 * MIN, "\"merge_window\": \"0s\"");
     ask(&f, "20003", "签到"); /* the bot knows the group: it back-fills it after a restart */
     qb_clock_advance(5 * MIN);
@@ -381,7 +312,7 @@ TEST(backfilled_checkins_are_recorded_and_only_recent_ones_answered)
     qb_clock_advance(18 * MIN);
     qb_sim_group_msg(f.sim, "100", "20002", "签到"); /* 08:18 */
     qb_clock_advance(2 * MIN);
-    bot_start(&f); /* ... and recovers both from history */
+    h_fx_start_bot(&f); /* ... and recovers both from history */
     CHECK(h_run_until(f.loop, recorded, &f, 5));
     CHECK(wait_sends(&f, 2));
     h_run_for(f.loop, 0.8);
@@ -392,12 +323,12 @@ TEST(backfilled_checkins_are_recorded_and_only_recent_ones_answered)
     CHECK(strstr(p, "今天第 3 位") != NULL);
     CHECK_INT(points_of(&f, "20001"), 5);
     CHECK_INT(points_of(&f, "20002"), 5);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(makeup_costs_points_repairs_the_streak_and_is_limited_per_month)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H,
              "\"merge_window\": \"0s\", \"points\": 30, \"makeup_enabled\": true,"
              " \"makeup_cost\": 40, \"makeup_per_month\": 2");
@@ -431,26 +362,26 @@ TEST(makeup_costs_points_repairs_the_streak_and_is_limited_per_month)
     CHECK_INT(days_of(&f, "20003"), 1);
     /* Dave never checked in: nothing to make up */
     CHECK(strstr(ask(&f, "20004", "补签"), "没有需要补签的日子") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(makeup_is_refused_where_not_enabled)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
     CHECK(strstr(ask(&f, "20001", "补签"), "本群没有开启补签") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 static bool summary_sent(void *ud)
 {
-    struct fx *f = ud;
+    struct h_fx *f = ud;
     return qb_sim_find(f->sim, 0, "send_group_msg", "签到小结") >= 0;
 }
 
 TEST(the_daily_summary_posts_at_its_time)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 4 * DAY, "\"merge_window\": \"0s\", \"summary_time\": \"21:00\"");
     /* Dave: Thursday to Saturday (19th–21st), then nothing */
     for (int d = 0; d < 3; d++) {
@@ -480,7 +411,7 @@ TEST(the_daily_summary_posts_at_its_time)
     qb_clock_advance(DAY);
     h_run_for(f.loop, 1.5);
     CHECK_INT(sends(&f), before + 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(check_hook_rejects_a_window_ending_before_it_starts)
@@ -499,25 +430,25 @@ TEST(check_hook_rejects_a_window_ending_before_it_starts)
     CHECK_INT(qb_plugin_checkin.check(&s, why, sizeof why), QB_EINVAL);
     CHECK(strstr(why, "05:00") != NULL);
     /* through the rules: a reload with such an edit keeps the previous rules */
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"checkin\": "
-                "{\"enabled\": true, \"window_start\": \"09:30\", \"window_end\": \"05:00\"}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"checkin\": "
+               "{\"enabled\": true, \"window_start\": \"09:30\", \"window_end\": \"05:00\"}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("window_end \"05:00\" is not after window_start \"09:30\""));
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"checkin\": "
-                "{\"enabled\": true, \"points\": -3}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"checkin\": "
+               "{\"enabled\": true, \"points\": -3}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("points is -3"));
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"checkin\": "
-                "{\"enabled\": true, \"reply\": \"{at} 第 {ordr} 位\"}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"checkin\": "
+               "{\"enabled\": true, \"reply\": \"{at} 第 {ordr} 位\"}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("{ordr}"));
     CHECK(strstr(ask(&f, "20001", "签到"), "今天第 1 位") != NULL); /* old rules still on */
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 int main(void)

@@ -27,46 +27,18 @@ static const struct qb_plugin *const test_plugins[] = {&qb_plugin_schedule, NULL
 
 /* ---- fixture ---- */
 
-struct fx {
-    struct ev_loop *loop;
-    struct qb_sim *sim;
-    struct qb_bot *bot;
-    char dir[64], rules[128];
-    char config[2048];
-};
-
-static void write_rules(struct fx *f, const char *name, const char *json)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->rules, name);
-    h_write(path, "%s", json);
-}
-
-static bool connected(void *ud)
-{
-    struct fx *f = ud;
-    return qb_account_connected(&f->bot->accounts[0]);
-}
-
-static void bot_start(struct fx *f)
-{
-    char err[300] = "";
-    f->bot = qb_bot_new(f->loop, h_config(f->dir, f->config), err, sizeof err);
-    f->bot->plugin_source = test_plugins;
-    if (qb_bot_start(f->bot, err, sizeof err) != QB_OK) {
-        fprintf(stderr, "bot: %s\n", err);
-        abort();
-    }
-    CHECK(h_run_until(f->loop, connected, f, 5));
-}
-
-static void bot_stop(struct fx *f)
+static void bot_stop(struct h_fx *f)
 {
     qb_bot_free(f->bot);
     f->bot = NULL;
 }
 
-static long long db_number(struct fx *f, const char *sql)
+static void bot_start(struct h_fx *f)
+{
+    h_fx_start_bot(f);
+}
+
+static long long db_number(struct h_fx *f, const char *sql)
 {
     qb_store_commit(f->bot->store);
     sqlite3_stmt *st = NULL;
@@ -84,108 +56,45 @@ static bool group_known(void *ud)
 /* Start at fake time t0 with group 100 (Asia/Shanghai) under `settings` (the plugin's JSON
  * object body). Members: Alice 20001, Bob 20002 (admin). Alice says hello so the plugin
  * knows the group (it arms a group's schedules when it first sees an event from it). */
-static void fx_start(struct fx *f, int64_t t0, const char *settings)
+static void fx_start(struct h_fx *f, int64_t t0, const char *settings)
 {
-    memset(f, 0, sizeof *f);
-    qb_clock_fake(t0);
-    f->loop = ev_loop_new(EVFLAG_AUTO);
-    h_tmpdir(f->dir, sizeof f->dir);
-    h_log_reset();
-    snprintf(f->rules, sizeof f->rules, "%s/rules", f->dir);
-    mkdir(f->rules, 0700);
+    h_fx_init(f, t0, test_plugins, NULL);
     char json[2048];
     snprintf(json, sizeof json,
              "{\"name\": \"main\", \"groups\": [\"100\"], \"timezone\": \"Asia/Shanghai\","
              " \"plugins\": {\"schedule\": {\"enabled\": true, %s}}}",
              settings);
-    write_rules(f, "main.json", json);
-    char err[300] = "";
-    f->sim = qb_sim_new(&(struct qb_sim_opts){.loop = f->loop, .port = 0, .token = "k"}, err,
-                        sizeof err);
-    CHECK(f->sim != NULL);
+    h_fx_rules(f, "main.json", json);
     qb_sim_add_group(f->sim, "100", "100");
     qb_sim_add_member(f->sim, "100", "20001", "Alice", "member");
     qb_sim_add_member(f->sim, "100", "20002", "Bob", "admin");
-    snprintf(f->config, sizeof f->config,
-             "{\"accounts\":[{\"url\":\"ws://127.0.0.1:%d\",\"token\":\"k\"}],"
-             "\"storage\":{\"path\":\"%s/qunbot.db\"},\"rules_dir\":\"rules\","
-             "\"timezone\":\"Asia/Shanghai\","
-             "\"command_prefixes\":[\"/\"],\"connection\":{\"heartbeat_fallback\":\"3650d\"},"
-             "\"rate_limits\":{\"account_interval\":\"0ms\",\"jitter\":\"0ms\","
-             "\"group_per_minute\":600,\"group_burst\":50}}",
-             qb_sim_port(f->sim), f->dir);
-    bot_start(f);
+    h_fx_boot(f, "");
     qb_sim_group_msg(f->sim, "100", "20001", "大家好");
     CHECK(h_run_until(f->loop, group_known, f, 5));
 }
 
-static void fx_restart(struct fx *f)
-{
-    bot_stop(f);
-    bot_start(f);
-}
-
-static void fx_done(struct fx *f)
-{
-    qb_bot_free(f->bot);
-    qb_sim_free(f->sim);
-    ev_run(f->loop, EVRUN_NOWAIT);
-    ev_loop_destroy(f->loop);
-    qb_log_set_capture(NULL, NULL);
-    qb_clock_fake(0);
-}
-
-struct want {
-    struct qb_sim *sim;
-    const char *action;
-    size_t n;
-};
-
-static bool calls_at_least(void *ud)
-{
-    struct want *w = ud;
-    return qb_sim_count(w->sim, w->action) >= w->n;
-}
-
-static size_t sends(struct fx *f)
+static size_t sends(struct h_fx *f)
 {
     return qb_sim_count(f->sim, "send_group_msg");
 }
 
-static size_t bans(struct fx *f)
+static size_t bans(struct h_fx *f)
 {
     return qb_sim_count(f->sim, "set_group_whole_ban");
 }
 
-static bool wait_calls(struct fx *f, const char *action, size_t n)
+static bool wait_sends(struct h_fx *f, size_t n)
 {
-    struct want w = {f->sim, action, n};
-    return h_run_until(f->loop, calls_at_least, &w, 5);
+    return h_fx_wait(f, "send_group_msg", n);
 }
 
-static bool wait_sends(struct fx *f, size_t n)
+static const char *last_send(struct h_fx *f)
 {
-    return wait_calls(f, "send_group_msg", n);
-}
-
-/* The params of the last call of an action ("" if none). */
-static const char *last_of(struct fx *f, const char *action)
-{
-    for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
-        const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
-        if (!strcmp(c->action, action))
-            return c->params;
-    }
-    return "";
-}
-
-static const char *last_send(struct fx *f)
-{
-    return last_of(f, "send_group_msg");
+    return h_fx_last(f, "send_group_msg");
 }
 
 /* A member's command the bot answers at once: wait for the answer and return it. */
-static const char *ask(struct fx *f, const char *user, const char *text)
+static const char *ask(struct h_fx *f, const char *user, const char *text)
 {
     size_t before = sends(f);
     qb_sim_group_msg(f->sim, "100", user, text);
@@ -194,7 +103,7 @@ static const char *ask(struct fx *f, const char *user, const char *text)
 }
 
 /* Move the fake clock and give the bot's scheduler time to look (it runs once a second). */
-static void pass(struct fx *f, int64_t ms)
+static void pass(struct h_fx *f, int64_t ms)
 {
     qb_clock_advance(ms);
     h_run_for(f->loop, 1.3);
@@ -204,7 +113,7 @@ static void pass(struct fx *f, int64_t ms)
 
 TEST(daily_post_fires_at_eight_on_consecutive_days_with_rotating_topics)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
     pass(&f, 29 * MIN); /* 07:59 */
     CHECK_INT(sends(&f), 0);
@@ -223,12 +132,12 @@ TEST(daily_post_fires_at_eight_on_consecutive_days_with_rotating_topics)
     qb_clock_advance(DAY); /* the list wraps around */
     CHECK(wait_sends(&f, 3));
     CHECK(strstr(last_send(&f), "读书") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(weekly_monday_post_fires_only_on_monday)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 23 * HOUR, /* Sunday 09:00 */
              "\"group_name\": \"读书会\","
              " \"posts\": [\"0 9 * * MON|周报|本周周报 {date} {weekday}，{group}加油！\"]");
@@ -244,12 +153,12 @@ TEST(weekly_monday_post_fires_only_on_monday)
     qb_clock_advance(DAY); /* Monday 11-30 */
     CHECK(wait_sends(&f, 2));
     CHECK(strstr(last_send(&f), "11月30日 星期一") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(pause_stops_a_post_and_resume_restarts_it)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
     CHECK(strstr(ask(&f, "20002", "/schedule pause 每日话题"), "已暂停「每日话题」") != NULL);
     /* a member cannot resume it */
@@ -272,22 +181,22 @@ TEST(pause_stops_a_post_and_resume_restarts_it)
     CHECK(strstr(p, "每日话题（0 8 * * *）下次 11月25日 星期三 08:00") != NULL);
     /* run once now, for testing: the next topic */
     CHECK(strstr(ask(&f, "20002", "/schedule run 每日话题"), "电影") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
-static long long runs(struct fx *f)
+static long long runs(struct h_fx *f)
 {
     return db_number(f, "SELECT COUNT(*) FROM schedule_runs WHERE outcome = 'sent'");
 }
 
 TEST(restarts_never_duplicate_and_a_missed_post_fires_once_late)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
-    fx_restart(&f); /* 07:30: the schedule is kept, not re-armed */
+    h_fx_restart(&f); /* 07:30: the schedule is kept, not re-armed */
     qb_clock_advance(30 * MIN);
     CHECK(wait_sends(&f, 1));
-    fx_restart(&f); /* right after posting */
+    h_fx_restart(&f); /* right after posting */
     h_run_for(f.loop, 1.3);
     CHECK_INT(sends(&f), 1);
     /* the bot is away over the next 08:00 and back at 08:20 */
@@ -297,16 +206,16 @@ TEST(restarts_never_duplicate_and_a_missed_post_fires_once_late)
     CHECK(wait_sends(&f, 2));
     CHECK(strstr(last_send(&f), "11月24日 星期二") != NULL); /* dated when it was due */
     CHECK(strstr(last_send(&f), "电影") != NULL);
-    fx_restart(&f);
+    h_fx_restart(&f);
     h_run_for(f.loop, 1.3);
     CHECK_INT(sends(&f), 2);
     CHECK_INT(runs(&f), 2);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(a_post_missed_by_more_than_stale_after_is_skipped)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
     bot_stop(&f);
     qb_clock_advance(3 * HOUR + 30 * MIN); /* back at 11:00: three hours late */
@@ -318,52 +227,52 @@ TEST(a_post_missed_by_more_than_stale_after_is_skipped)
     qb_clock_advance(21 * HOUR); /* the next morning runs as usual, with the first topic */
     CHECK(wait_sends(&f, 1));
     CHECK(strstr(last_send(&f), "读书") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(night_mode_mutes_at_23_and_lifts_at_7_across_a_restart)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H + 14 * HOUR + 30 * MIN, NIGHT); /* 22:30 */
     pass(&f, 29 * MIN);
     CHECK_INT(bans(&f), 0);
     qb_clock_advance(MIN); /* 23:00 */
-    CHECK(wait_calls(&f, "set_group_whole_ban", 1));
-    CHECK(strstr(last_of(&f, "set_group_whole_ban"), "\"enable\":true") != NULL);
+    CHECK(h_fx_wait(&f, "set_group_whole_ban", 1));
+    CHECK(strstr(h_fx_last(&f, "set_group_whole_ban"), "\"enable\":true") != NULL);
     CHECK(wait_sends(&f, 1));
     CHECK(strstr(last_send(&f), "23:00–07:00 全员禁言") != NULL);
     /* the notice goes out before the mute */
     CHECK(qb_sim_find(f.sim, 0, "send_group_msg", "全员禁言") <
           qb_sim_find(f.sim, 0, "set_group_whole_ban", "\"enable\":true"));
     qb_clock_advance(2 * HOUR); /* 01:00: restart inside the night */
-    fx_restart(&f);
+    h_fx_restart(&f);
     h_run_for(f.loop, 1.3);
     CHECK_INT(bans(&f), 1);
     CHECK_INT(sends(&f), 1);
     pass(&f, 5 * HOUR + 59 * MIN); /* 06:59 */
     CHECK_INT(bans(&f), 1);
     qb_clock_advance(MIN); /* 07:00 */
-    CHECK(wait_calls(&f, "set_group_whole_ban", 2));
-    CHECK(strstr(last_of(&f, "set_group_whole_ban"), "\"enable\":false") != NULL);
+    CHECK(h_fx_wait(&f, "set_group_whole_ban", 2));
+    CHECK(strstr(h_fx_last(&f, "set_group_whole_ban"), "\"enable\":false") != NULL);
     CHECK(wait_sends(&f, 2));
     CHECK(strstr(last_send(&f), "早上好") != NULL);
     h_run_for(f.loop, 1.3);
     CHECK_INT(bans(&f), 2);
     CHECK_INT(sends(&f), 2);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(night_mode_missed_at_23_starts_late_once)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H + 14 * HOUR + 30 * MIN, NIGHT); /* 22:30 */
     bot_stop(&f);
     qb_clock_advance(HOUR); /* back at 23:30 */
     bot_start(&f);
-    CHECK(wait_calls(&f, "set_group_whole_ban", 1));
-    CHECK(strstr(last_of(&f, "set_group_whole_ban"), "\"enable\":true") != NULL);
+    CHECK(h_fx_wait(&f, "set_group_whole_ban", 1));
+    CHECK(strstr(h_fx_last(&f, "set_group_whole_ban"), "\"enable\":true") != NULL);
     CHECK(wait_sends(&f, 1));
-    fx_restart(&f);
+    h_fx_restart(&f);
     h_run_for(f.loop, 1.3);
     CHECK_INT(bans(&f), 1);
     CHECK_INT(sends(&f), 1);
@@ -371,9 +280,9 @@ TEST(night_mode_missed_at_23_starts_late_once)
     bot_stop(&f);
     qb_clock_advance(8 * HOUR); /* 07:30 */
     bot_start(&f);
-    CHECK(wait_calls(&f, "set_group_whole_ban", 2));
-    CHECK(strstr(last_of(&f, "set_group_whole_ban"), "\"enable\":false") != NULL);
-    fx_done(&f);
+    CHECK(h_fx_wait(&f, "set_group_whole_ban", 2));
+    CHECK(strstr(h_fx_last(&f, "set_group_whole_ban"), "\"enable\":false") != NULL);
+    h_fx_done(&f);
 }
 
 TEST(check_hook_rejects_broken_cron_and_unknown_placeholders)
@@ -413,14 +322,14 @@ TEST(check_hook_rejects_broken_cron_and_unknown_placeholders)
     s.night_end = "07:00";
     CHECK_INT(qb_plugin_schedule.check(&s, why, sizeof why), QB_OK);
     /* through the rules: a reload with such an edit keeps the previous rules */
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
-    write_rules(&f, "main.json",
+    h_fx_rules(&f, "main.json",
                 "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"schedule\": "
                 "{\"enabled\": true, \"posts\": [\"0 8 * * 8|坏的|hi\"]}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("field 5 (day of week)"));
-    write_rules(&f, "main.json",
+    h_fx_rules(&f, "main.json",
                 "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"schedule\": "
                 "{\"enabled\": true, \"posts\": [\"0 8 * * *|话题|今天：{itme}\"]}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
@@ -428,7 +337,7 @@ TEST(check_hook_rejects_broken_cron_and_unknown_placeholders)
     qb_clock_advance(30 * MIN); /* the old rules still post */
     CHECK(wait_sends(&f, 1));
     CHECK(strstr(last_send(&f), "读书") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 int main(void)

@@ -27,61 +27,18 @@ static const struct qb_plugin *const test_plugins[] = {&qb_plugin_signup, NULL};
 
 /* ---- fixture ---- */
 
-struct fx {
-    struct ev_loop *loop;
-    struct qb_sim *sim;
-    struct qb_bot *bot;
-    char dir[64], rules[128];
-    char config[2048];
-};
-
-static void write_rules(struct fx *f, const char *name, const char *json)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->rules, name);
-    h_write(path, "%s", json);
-}
-
-static bool connected(void *ud)
-{
-    struct fx *f = ud;
-    return qb_account_connected(&f->bot->accounts[0]);
-}
-
-static void bot_start(struct fx *f)
-{
-    char err[300] = "";
-    f->bot = qb_bot_new(f->loop, h_config(f->dir, f->config), err, sizeof err);
-    f->bot->plugin_source = test_plugins;
-    if (qb_bot_start(f->bot, err, sizeof err) != QB_OK) {
-        fprintf(stderr, "bot: %s\n", err);
-        abort();
-    }
-    CHECK(h_run_until(f->loop, connected, f, 5));
-}
-
 /* Start with group 100 (Asia/Shanghai) under `settings` (the plugin's JSON object body, may
  * be ""). Members: Alice 20001, Bob 20002 (admin), Carol 20003, Dave 20004, and two with
  * awkward names: 20005 (a spreadsheet formula) and 20006 (a comma). */
-static void fx_start(struct fx *f, const char *settings)
+static void fx_start(struct h_fx *f, const char *settings)
 {
-    memset(f, 0, sizeof *f);
-    qb_clock_fake(MON_8H);
-    f->loop = ev_loop_new(EVFLAG_AUTO);
-    h_tmpdir(f->dir, sizeof f->dir);
-    h_log_reset();
-    snprintf(f->rules, sizeof f->rules, "%s/rules", f->dir);
-    mkdir(f->rules, 0700);
+    h_fx_init(f, MON_8H, test_plugins, NULL);
     char json[2048];
     snprintf(json, sizeof json,
              "{\"name\": \"main\", \"groups\": [\"100\"], \"timezone\": \"Asia/Shanghai\","
              " \"plugins\": {\"signup\": {\"enabled\": true%s%s}}}",
              settings[0] ? ", " : "", settings);
-    write_rules(f, "main.json", json);
-    char err[300] = "";
-    f->sim = qb_sim_new(&(struct qb_sim_opts){.loop = f->loop, .port = 0, .token = "k"}, err,
-                        sizeof err);
-    CHECK(f->sim != NULL);
+    h_fx_rules(f, "main.json", json);
     qb_sim_add_group(f->sim, "100", "100");
     qb_sim_add_member(f->sim, "100", "20001", "Alice", "member");
     qb_sim_add_member(f->sim, "100", "20002", "Bob", "admin");
@@ -89,32 +46,7 @@ static void fx_start(struct fx *f, const char *settings)
     qb_sim_add_member(f->sim, "100", "20004", "Dave", "member");
     qb_sim_add_member(f->sim, "100", "20005", EVIL, "member");
     qb_sim_add_member(f->sim, "100", "20006", COMMAED, "member");
-    snprintf(f->config, sizeof f->config,
-             "{\"accounts\":[{\"url\":\"ws://127.0.0.1:%d\",\"token\":\"k\"}],"
-             "\"storage\":{\"path\":\"%s/qunbot.db\"},\"rules_dir\":\"rules\","
-             "\"timezone\":\"Asia/Shanghai\","
-             "\"command_prefixes\":[\"/\"],\"connection\":{\"heartbeat_fallback\":\"3650d\"},"
-             "\"rate_limits\":{\"account_interval\":\"0ms\",\"jitter\":\"0ms\","
-             "\"group_per_minute\":600,\"group_burst\":50}}",
-             qb_sim_port(f->sim), f->dir);
-    bot_start(f);
-}
-
-static void fx_restart(struct fx *f)
-{
-    qb_bot_free(f->bot);
-    f->bot = NULL;
-    bot_start(f);
-}
-
-static void fx_done(struct fx *f)
-{
-    qb_bot_free(f->bot);
-    qb_sim_free(f->sim);
-    ev_run(f->loop, EVRUN_NOWAIT);
-    ev_loop_destroy(f->loop);
-    qb_log_set_capture(NULL, NULL);
-    qb_clock_fake(0);
+    h_fx_boot(f, "");
 }
 
 struct want {
@@ -128,18 +60,18 @@ static bool sends_at_least(void *ud)
     return qb_sim_count(w->sim, "send_group_msg") >= w->n;
 }
 
-static size_t sends(struct fx *f)
+static size_t sends(struct h_fx *f)
 {
     return qb_sim_count(f->sim, "send_group_msg");
 }
 
-static bool wait_sends(struct fx *f, size_t n)
+static bool wait_sends(struct h_fx *f, size_t n)
 {
     struct want w = {f->sim, n};
     return h_run_until(f->loop, sends_at_least, &w, 5);
 }
 
-static const char *last_send(struct fx *f)
+static const char *last_send(struct h_fx *f)
 {
     for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
         const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
@@ -150,7 +82,7 @@ static const char *last_send(struct fx *f)
 }
 
 /* A member's message the bot answers at once: wait for the answer and return it. */
-static const char *ask(struct fx *f, const char *user, const char *text)
+static const char *ask(struct h_fx *f, const char *user, const char *text)
 {
     size_t before = sends(f);
     qb_sim_group_msg(f->sim, "100", user, text);
@@ -159,7 +91,7 @@ static const char *ask(struct fx *f, const char *user, const char *text)
 }
 
 /* A message the bot must not answer: nothing is sent within a short while. */
-static void silent(struct fx *f, const char *user, const char *text)
+static void silent(struct h_fx *f, const char *user, const char *text)
 {
     size_t before = sends(f);
     qb_sim_group_msg(f->sim, "100", user, text);
@@ -170,7 +102,7 @@ static void silent(struct fx *f, const char *user, const char *text)
 }
 
 /* A group message with a chosen message id, as NapCat posts it (for duplicates). */
-static void say_raw(struct fx *f, const char *user, const char *name, long long message_id,
+static void say_raw(struct h_fx *f, const char *user, const char *name, long long message_id,
                     const char *text)
 {
     char frame[2048];
@@ -185,7 +117,7 @@ static void say_raw(struct fx *f, const char *user, const char *name, long long 
     qb_sim_send_raw(f->sim, frame, strlen(frame));
 }
 
-static long long db_number(struct fx *f, const char *sql, const char *arg)
+static long long db_number(struct h_fx *f, const char *sql, const char *arg)
 {
     qb_store_commit(f->bot->store);
     sqlite3_stmt *st = NULL;
@@ -197,7 +129,7 @@ static long long db_number(struct fx *f, const char *sql, const char *arg)
 }
 
 /* Members currently on the open or latest list called name. */
-static long long members_of(struct fx *f, const char *name)
+static long long members_of(struct h_fx *f, const char *name)
 {
     return db_number(f,
                      "SELECT COUNT(*) FROM signup_entries WHERE left_at IS NULL AND list_id ="
@@ -205,13 +137,13 @@ static long long members_of(struct fx *f, const char *name)
                      name);
 }
 
-static long long lists_named(struct fx *f, const char *name)
+static long long lists_named(struct h_fx *f, const char *name)
 {
     return db_number(f, "SELECT COUNT(*) FROM signup_lists WHERE name = ?1", name);
 }
 
 struct count_want {
-    struct fx *f;
+    struct h_fx *f;
     const char *name;
     long long n;
 };
@@ -223,7 +155,7 @@ static bool members_reach(void *ud)
 }
 
 /* Wait until the list has n members (for changes whose repost waits for the window). */
-static bool wait_members(struct fx *f, const char *name, long long n)
+static bool wait_members(struct h_fx *f, const char *name, long long n)
 {
     struct count_want w = {f, name, n};
     return h_run_until(f->loop, members_reach, &w, 5);
@@ -241,7 +173,7 @@ static int count_of(const char *hay, const char *needle)
 
 TEST(cap_waiting_list_and_promotion)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
     const char *p = ask(&f, "20002", "接龙 羽毛球 2");
     CHECK(strstr(p, "接龙「羽毛球」开始啦（限 2 人，满了进候补）") != NULL);
@@ -265,12 +197,12 @@ TEST(cap_waiting_list_and_promotion)
     /* someone in the waiting list leaving promotes nobody; a non-member is told */
     p = ask(&f, "20001", "取消报名");
     CHECK(strstr(p, "你还没有报名进行中的接龙") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(duplicate_plus_one_counts_once)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
     ask(&f, "20002", "接龙 羽毛球 5");
     say_raw(&f, "20001", "Alice", 700001, "+1");
@@ -280,7 +212,7 @@ TEST(duplicate_plus_one_counts_once)
     CHECK_INT(sends(&f), 2); /* one repost, no "already" reply for the duplicate */
     CHECK_INT(members_of(&f, "羽毛球"), 1);
     /* the core's duplicate cache is gone after a restart: the plugin still knows */
-    fx_restart(&f);
+    h_fx_restart(&f);
     size_t before = sends(&f);
     say_raw(&f, "20001", "Alice", 700001, "+1");
     h_run_for(f.loop, 0.5);
@@ -290,12 +222,12 @@ TEST(duplicate_plus_one_counts_once)
     CHECK(strstr(p, "你已经报名「羽毛球」了（第 1 位）") != NULL);
     CHECK_INT(members_of(&f, "羽毛球"), 1);
     CHECK_INT(db_number(&f, "SELECT COUNT(*) FROM signup_entries WHERE user_id = ?1", "20001"), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(changes_within_the_window_make_one_repost)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, ""); /* repost_window 10s by default */
     ask(&f, "20002", "接龙 聚餐");
     size_t before = sends(&f);
@@ -322,12 +254,12 @@ TEST(changes_within_the_window_make_one_repost)
     qb_clock_advance(10 * SEC);
     CHECK(wait_sends(&f, before + 2));
     CHECK(strstr(last_send(&f), "聚餐（3 人）：1. Alice 2. Dave（带一位朋友） 3. Carol") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(closing_refuses_later_joins)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
     ask(&f, "20002", "接龙 羽毛球 8");
     ask(&f, "20001", "+1");
@@ -349,7 +281,7 @@ TEST(closing_refuses_later_joins)
     CHECK(strstr(ask(&f, "20002", "接龙 羽毛球 8"), "开始啦") != NULL);
     CHECK_INT(lists_named(&f, "羽毛球"), 2);
     CHECK_INT(members_of(&f, "羽毛球"), 0);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 static char *slurp(const char *path)
@@ -366,7 +298,7 @@ static char *slurp(const char *path)
 
 TEST(export_writes_a_safe_csv)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
     ask(&f, "20002", "接龙 羽毛球 2");
     ask(&f, "20005", "+1");
@@ -390,7 +322,7 @@ TEST(export_writes_a_safe_csv)
     }
     /* unknown list: one line */
     CHECK(strstr(ask(&f, "20002", "导出 篮球"), "没有叫「篮球」的接龙") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(csv_fields_are_quoted_and_neutralised)
@@ -417,12 +349,12 @@ TEST(csv_fields_are_quoted_and_neutralised)
 
 TEST(a_restart_keeps_the_list)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
     ask(&f, "20002", "接龙 羽毛球 2");
     ask(&f, "20001", "+1");
     ask(&f, "20003", "+1");
-    fx_restart(&f);
+    h_fx_restart(&f);
     const char *p = ask(&f, "20004", "+1");
     CHECK(strstr(p, "羽毛球（2/2）：1. Alice 2. Carol\\n候补：1. Dave") != NULL);
     p = ask(&f, "20004", "接龙列表");
@@ -430,12 +362,12 @@ TEST(a_restart_keeps_the_list)
     p = ask(&f, "20003", "取消");
     CHECK(strstr(p, AT("20004")) != NULL);
     CHECK(strstr(p, "羽毛球（2/2）：1. Alice 2. Dave") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(two_open_lists_need_the_name)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
     ask(&f, "20002", "接龙 羽毛球 8");
     const char *p = ask(&f, "20002", "/signup open 聚餐");
@@ -454,28 +386,28 @@ TEST(two_open_lists_need_the_name)
     p = ask(&f, "20001", "取消");
     CHECK(strstr(p, "聚餐（0 人）") != NULL);
     CHECK_INT(members_of(&f, "聚餐"), 0);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(who_may_open_a_list)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
     CHECK(strstr(ask(&f, "20001", "接龙 羽毛球 5"), "只有群管理员可以发起接龙") != NULL);
     CHECK_INT(lists_named(&f, "羽毛球"), 0);
     silent(&f, "20001", "接龙"); /* the bare word is chat */
     silent(&f, "20001", "+1");   /* nothing open: +1 is chat too */
     silent(&f, "20001", "取消");
-    fx_done(&f);
+    h_fx_done(&f);
     fx_start(&f, "\"repost_window\": \"0s\", \"open_role\": \"member\"");
     CHECK(strstr(ask(&f, "20001", "接龙 羽毛球 5"), "开始啦") != NULL);
     CHECK_INT(lists_named(&f, "羽毛球"), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(bad_input_gets_one_line)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
     const char *bad_caps[] = {"接龙 羽毛球 0", "接龙 羽毛球 -3", "接龙 羽毛球 10001",
                               "接龙 羽毛球 很多"};
@@ -494,7 +426,7 @@ TEST(bad_input_gets_one_line)
     CHECK(strstr(ask(&f, "20002", "接龙 羽毛球 8人"), "限 8 人") != NULL);
     CHECK(strstr(ask(&f, "20001", "报名"), "现在有 2 个接龙") != NULL);
     CHECK(strstr(ask(&f, "20002", "/signup frobnicate"), "用法：/signup open") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(check_hook_rejects_an_unknown_open_role)

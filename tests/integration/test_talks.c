@@ -32,99 +32,35 @@ static const struct qb_plugin *const test_plugins[] = {&qb_plugin_talks, NULL};
 
 /* ---- fixture ---- */
 
-struct fx {
-    struct ev_loop *loop;
-    struct qb_sim *sim;
-    struct qb_bot *bot;
-    char dir[64], rules[128];
-    char config[2048];
-    long long next_msg;
-};
-
-static void write_rules(struct fx *f, const char *name, const char *json)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->rules, name);
-    h_write(path, "%s", json);
-}
-
-static bool connected(void *ud)
-{
-    struct fx *f = ud;
-    return qb_account_connected(&f->bot->accounts[0]);
-}
-
-static void bot_start(struct fx *f)
-{
-    char err[300] = "";
-    f->bot = qb_bot_new(f->loop, h_config(f->dir, f->config), err, sizeof err);
-    f->bot->plugin_source = test_plugins;
-    if (qb_bot_start(f->bot, err, sizeof err) != QB_OK) {
-        fprintf(stderr, "bot: %s\n", err);
-        abort();
-    }
-    CHECK(h_run_until(f->loop, connected, f, 5));
-}
-
-static void bot_stop(struct fx *f)
+static void bot_stop(struct h_fx *f)
 {
     qb_bot_free(f->bot);
     f->bot = NULL;
 }
 
+static void bot_start(struct h_fx *f)
+{
+    h_fx_start_bot(f);
+}
+
 /* Start at fake time t0 with group 100 (Asia/Shanghai) under `settings` (the plugin's JSON
  * object body, may be ""). Members: Alice 20001, Bob 20002 (admin), Carol 20003 (the
  * speaker in most tests), Dave 20004. The bot (10001) is an admin of the group. */
-static void fx_start(struct fx *f, int64_t t0, const char *settings)
+static void fx_start(struct h_fx *f, int64_t t0, const char *settings)
 {
-    memset(f, 0, sizeof *f);
-    f->next_msg = 900001;
-    qb_clock_fake(t0);
-    f->loop = ev_loop_new(EVFLAG_AUTO);
-    h_tmpdir(f->dir, sizeof f->dir);
-    h_log_reset();
-    snprintf(f->rules, sizeof f->rules, "%s/rules", f->dir);
-    mkdir(f->rules, 0700);
+    h_fx_init(f, t0, test_plugins, NULL);
     char json[2048];
     snprintf(json, sizeof json,
              "{\"name\": \"main\", \"groups\": [\"100\"], \"timezone\": \"Asia/Shanghai\","
              " \"plugins\": {\"talks\": {\"enabled\": true%s%s}}}",
              settings[0] ? ", " : "", settings);
-    write_rules(f, "main.json", json);
-    char err[300] = "";
-    f->sim = qb_sim_new(&(struct qb_sim_opts){.loop = f->loop, .port = 0, .token = "k"}, err,
-                        sizeof err);
-    CHECK(f->sim != NULL);
+    h_fx_rules(f, "main.json", json);
     qb_sim_add_group(f->sim, "100", "100");
     qb_sim_add_member(f->sim, "100", "20001", "Alice", "member");
     qb_sim_add_member(f->sim, "100", "20002", "Bob", "admin");
     qb_sim_add_member(f->sim, "100", "20003", "Carol", "member");
     qb_sim_add_member(f->sim, "100", "20004", "Dave", "member");
-    snprintf(f->config, sizeof f->config,
-             "{\"accounts\":[{\"url\":\"ws://127.0.0.1:%d\",\"token\":\"k\"}],"
-             "\"storage\":{\"path\":\"%s/qunbot.db\"},\"rules_dir\":\"rules\","
-             "\"timezone\":\"Asia/Shanghai\","
-             "\"command_prefixes\":[\"/\"],\"connection\":{\"heartbeat_fallback\":\"3650d\"},"
-             "\"rate_limits\":{\"account_interval\":\"0ms\",\"jitter\":\"0ms\","
-             "\"group_per_minute\":600,\"group_burst\":50}}",
-             qb_sim_port(f->sim), f->dir);
-    bot_start(f);
-}
-
-static void fx_restart(struct fx *f)
-{
-    bot_stop(f);
-    bot_start(f);
-}
-
-static void fx_done(struct fx *f)
-{
-    qb_bot_free(f->bot);
-    qb_sim_free(f->sim);
-    ev_run(f->loop, EVRUN_NOWAIT);
-    ev_loop_destroy(f->loop);
-    qb_log_set_capture(NULL, NULL);
-    qb_clock_fake(0);
+    h_fx_boot(f, "");
 }
 
 struct want {
@@ -148,23 +84,23 @@ static bool enough(void *ud)
 }
 
 /* Wait until at least n calls of action contain needle (NULL = any). */
-static bool wait_calls(struct fx *f, const char *action, const char *needle, size_t n)
+static bool wait_calls(struct h_fx *f, const char *action, const char *needle, size_t n)
 {
     struct want w = {f->sim, action, needle, n};
     return h_run_until(f->loop, enough, &w, 5);
 }
 
-static size_t sends(struct fx *f)
+static size_t sends(struct h_fx *f)
 {
     return qb_sim_count(f->sim, "send_group_msg");
 }
 
-static size_t announcements(struct fx *f)
+static size_t announcements(struct h_fx *f)
 {
     return count_with(f->sim, "send_group_msg", ANNOUNCE);
 }
 
-static const char *last_send(struct fx *f)
+static const char *last_send(struct h_fx *f)
 {
     for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
         const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
@@ -175,7 +111,7 @@ static const char *last_send(struct fx *f)
 }
 
 /* The params of the last send_group_msg containing needle, or "". */
-static const char *last_send_with(struct fx *f, const char *needle)
+static const char *last_send_with(struct h_fx *f, const char *needle)
 {
     for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
         const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
@@ -186,7 +122,7 @@ static const char *last_send_with(struct fx *f, const char *needle)
 }
 
 /* A group message made of the given segments (JSON array body), as NapCat posts it. */
-static void say_segs(struct fx *f, const char *user, const char *role, const char *segs)
+static void say_segs(struct h_fx *f, const char *user, const char *role, const char *segs)
 {
     char frame[4096];
     snprintf(frame, sizeof frame,
@@ -200,7 +136,7 @@ static void say_segs(struct fx *f, const char *user, const char *role, const cha
 }
 
 /* Send segments and wait for the bot's next group message; return it. */
-static const char *ask_segs(struct fx *f, const char *user, const char *role, const char *segs)
+static const char *ask_segs(struct h_fx *f, const char *user, const char *role, const char *segs)
 {
     size_t before = sends(f);
     say_segs(f, user, role, segs);
@@ -208,7 +144,7 @@ static const char *ask_segs(struct fx *f, const char *user, const char *role, co
     return last_send(f);
 }
 
-static const char *ask(struct fx *f, const char *user, const char *text)
+static const char *ask(struct h_fx *f, const char *user, const char *text)
 {
     size_t before = sends(f);
     qb_sim_group_msg(f->sim, "100", user, text);
@@ -217,7 +153,7 @@ static const char *ask(struct fx *f, const char *user, const char *text)
 }
 
 /* Bob (admin) schedules Carol's talk "Rust 入门" with the given date, time and duration. */
-static const char *add_talk(struct fx *f, const char *when_and_dur)
+static const char *add_talk(struct h_fx *f, const char *when_and_dur)
 {
     char segs[1024];
     snprintf(segs, sizeof segs, TXT("/talk add %s ") "," AT("20003") "," TXT(" Rust 入门"),
@@ -225,7 +161,7 @@ static const char *add_talk(struct fx *f, const char *when_and_dur)
     return ask_segs(f, "20002", "admin", segs);
 }
 
-static long long db_number(struct fx *f, const char *sql)
+static long long db_number(struct h_fx *f, const char *sql)
 {
     qb_store_commit(f->bot->store);
     sqlite3_stmt *st = NULL;
@@ -237,7 +173,7 @@ static long long db_number(struct fx *f, const char *sql)
 
 /* Move the fake clock to t and give the scheduler time to run (it checks about once a
  * second), to prove what does NOT happen by then. */
-static void advance_to(struct fx *f, int64_t t)
+static void advance_to(struct h_fx *f, int64_t t)
 {
     qb_clock_fake(t);
     h_run_for(f->loop, 1.3);
@@ -259,7 +195,7 @@ static char *slurp(const char *path)
 
 TEST(announcements_fire_at_each_offset_and_the_last_one_mentions_everyone)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"at_all\": true");
     const char *p = add_talk(&f, "2026-11-27 20:00 90m");
     CHECK(strstr(p, "已安排分享 #1") != NULL);
@@ -282,12 +218,12 @@ TEST(announcements_fire_at_each_offset_and_the_last_one_mentions_everyone)
     CHECK(qb_sim_count(f.sim, "get_group_member_info") >= 1); /* the bot checked its role */
     h_run_for(f.loop, 1.2);
     CHECK_INT(announcements(&f), 4);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(bad_input_is_refused_with_a_reason)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "");
     CHECK(strstr(add_talk(&f, "2026-11-27 20:00 90m"), "已安排分享 #1") != NULL);
     CHECK(strstr(add_talk(&f, "2026-11-20 20:00 90m"), "已经过去了") != NULL);
@@ -315,10 +251,10 @@ TEST(bad_input_is_refused_with_a_reason)
     p = ask(&f, "20001", "分享列表");
     CHECK(strstr(p, "#1 11月27日 周五 20:00") != NULL &&
           strstr(p, "#2 11月27日 周五 21:30") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
-static bool recalled(struct fx *f, int64_t message_id)
+static bool recalled(struct h_fx *f, int64_t message_id)
 {
     char needle[64];
     snprintf(needle, sizeof needle, "\"message_id\":%lld", (long long)message_id);
@@ -327,7 +263,7 @@ static bool recalled(struct fx *f, int64_t message_id)
 
 TEST(quiet_recall_removes_chat_but_not_questions_speakers_or_admins)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"announce_before\": []");
     add_talk(&f, "2026-11-23 08:30 1h");
     size_t before = sends(&f);
@@ -363,12 +299,12 @@ TEST(quiet_recall_removes_chat_but_not_questions_speakers_or_admins)
     h_run_for(f.loop, 1.0);
     CHECK(!recalled(&f, late));
     CHECK(sends(&f) > before);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(quiet_mute_turns_whole_group_mute_on_at_start_and_off_at_end)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"announce_before\": [], \"quiet\": \"mute\"");
     add_talk(&f, "2026-11-23 09:00 30m");
     h_run_for(f.loop, 1.2);
@@ -386,12 +322,12 @@ TEST(quiet_mute_turns_whole_group_mute_on_at_start_and_off_at_end)
     CHECK(wait_calls(&f, "set_group_whole_ban", "\"enable\":false", 1));
     CHECK(qb_sim_group_msg(f.sim, "100", "20001", "终于可以说话了") > 0);
     CHECK_INT(qb_sim_count(f.sim, "set_group_whole_ban"), 2);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(questions_are_posted_in_order_marked_and_summarised_in_files)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"announce_before\": []");
     add_talk(&f, "2026-11-23 08:30 1h");
     qb_clock_fake(MON_8H + 31 * MIN);
@@ -443,12 +379,12 @@ TEST(questions_are_posted_in_order_marked_and_summarised_in_files)
     size_t n = sends(&f);
     advance_to(&f, MON_8H + 2 * HOUR);
     CHECK_INT(sends(&f), n);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(move_reannounces_and_the_old_times_stay_silent)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "");
     add_talk(&f, "2026-11-27 20:00 90m");
     const char *p = ask(&f, "20002", "改期 1 2026-11-28 20:00");
@@ -464,12 +400,12 @@ TEST(move_reannounces_and_the_old_times_stay_silent)
     advance_to(&f, FRI_20H + MIN);
     CHECK_INT(count_with(f.sim, "send_group_msg", "分享开始啦"), 0);
     CHECK(strstr(ask(&f, "20002", "改期 1 11/29 20:00"), "多种理解") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(cancel_announces_and_nothing_fires_after)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "\"quiet\": \"mute\"");
     add_talk(&f, "2026-11-27 20:00 90m");
     CHECK(strstr(ask(&f, "20001", "取消分享 1"), "只有群管理员") != NULL);
@@ -483,31 +419,31 @@ TEST(cancel_announces_and_nothing_fires_after)
     CHECK_INT(qb_sim_count(f.sim, "set_group_whole_ban"), 0);
     CHECK(strstr(ask(&f, "20001", "分享列表"), "近期没有安排分享") != NULL);
     CHECK(strstr(ask(&f, "20002", "取消分享 1"), "已经取消了") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(a_restart_between_scheduling_and_the_announcement_announces_once)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "");
     add_talk(&f, "2026-11-27 20:00 90m");
-    fx_restart(&f);
+    h_fx_restart(&f);
     qb_clock_fake(FRI_20H - 3 * DAY);
     CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, 1));
     h_run_for(f.loop, 1.2);
-    fx_restart(&f); /* re-arming at start must not repeat it */
+    h_fx_restart(&f); /* re-arming at start must not repeat it */
     h_run_for(f.loop, 1.5);
     CHECK_INT(announcements(&f), 1);
     qb_clock_fake(FRI_20H - DAY);
     CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, 2));
     h_run_for(f.loop, 1.2);
     CHECK_INT(announcements(&f), 2);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(an_announcement_later_than_stale_after_is_skipped)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H, "");
     add_talk(&f, "2026-11-27 20:00 90m");
     bot_stop(&f); /* the bot is down over the 3-day announcement ... */
@@ -529,12 +465,12 @@ TEST(an_announcement_later_than_stale_after_is_skipped)
     h_run_for(f.loop, 1.2);
     CHECK_INT(announcements(&f), 2);
     CHECK(strstr(last_send_with(&f, ANNOUNCE), "还有 8分钟 开始") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(talks_in_the_rules_file_are_created_once)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, MON_8H,
              "\"talks\": [\"2026-11-27 20:00|90m|20003,20004|规则里的分享\","
              " \"2026-11-20 20:00|90m|20003|已经过去的\"]");
@@ -544,7 +480,7 @@ TEST(talks_in_the_rules_file_are_created_once)
     CHECK(strstr(p, "#1 11月27日 周五 20:00") != NULL && strstr(p, "规则里的分享") != NULL);
     CHECK(strstr(p, "已经过去的") == NULL);
     CHECK(h_logged("not scheduled"));
-    fx_restart(&f);
+    h_fx_restart(&f);
     h_run_for(f.loop, 1.3);
     CHECK_INT(db_number(&f, "SELECT COUNT(*) FROM talks_talks"), 1);
     qb_clock_fake(FRI_20H - 3 * DAY);
@@ -552,15 +488,15 @@ TEST(talks_in_the_rules_file_are_created_once)
     p = last_send_with(&f, ANNOUNCE);
     CHECK(strstr(p, AT("20003")) != NULL && strstr(p, AT("20004")) != NULL);
     /* the entry leaves the file: the talk is cancelled, nothing more is announced */
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"timezone\": \"Asia/Shanghai\","
-                " \"plugins\": {\"talks\": {\"enabled\": true}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"timezone\": \"Asia/Shanghai\","
+               " \"plugins\": {\"talks\": {\"enabled\": true}}}");
     CHECK(qb_bot_reload_rules(f.bot) == QB_OK);
     h_run_for(f.loop, 1.3);
     advance_to(&f, FRI_20H - DAY);
     CHECK_INT(announcements(&f), 1);
     CHECK(strstr(ask(&f, "20001", "分享列表"), "近期没有安排分享") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(check_hook_rejects_bad_settings)

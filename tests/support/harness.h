@@ -134,4 +134,138 @@ static inline int h_log_rows(struct qb_bot *b, const char *direction, const char
     return n;
 }
 
+/* ---- the plugin fixture: one loop, the simulator and the bot core with only the plugins
+ * under test, in a temporary folder (database, rules/). Plugin tests embed it as `struct
+ * h_fx fx` or use it directly; each adds its own groups, members and rules files. ---- */
+
+struct h_fx {
+    struct ev_loop *loop;
+    struct qb_sim *sim;
+    struct qb_bot *bot;
+    char dir[64], rules[128];
+    char config[2048];
+    const struct qb_plugin *const *plugins;
+    long long next_msg; /* message ids for tests that send raw frames (starts at 900001) */
+};
+
+/* Fake clock at t0 (0 = real clock), a new loop, a temporary folder with rules/, and a
+ * simulator (token "k", optional media_dir) with no groups yet. */
+static inline void h_fx_init(struct h_fx *f, int64_t t0, const struct qb_plugin *const *plugins,
+                             const char *media_dir)
+{
+    memset(f, 0, sizeof *f);
+    if (t0)
+        qb_clock_fake(t0);
+    f->plugins = plugins;
+    f->next_msg = 900001;
+    f->loop = ev_loop_new(EVFLAG_AUTO);
+    h_tmpdir(f->dir, sizeof f->dir);
+    h_log_reset();
+    snprintf(f->rules, sizeof f->rules, "%s/rules", f->dir);
+    mkdir(f->rules, 0700);
+    char err[300] = "";
+    f->sim = qb_sim_new(
+            &(struct qb_sim_opts){.loop = f->loop, .port = 0, .token = "k", .media_dir = media_dir},
+            err, sizeof err);
+    if (!f->sim) {
+        fprintf(stderr, "simulator: %s\n", err);
+        abort();
+    }
+}
+
+/* Write rules/<name> (a community rules file). */
+static inline void h_fx_rules(struct h_fx *f, const char *name, const char *json)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", f->rules, name);
+    h_write(path, "%s", json);
+}
+
+static inline bool h_fx_connected(void *ud)
+{
+    struct h_fx *f = ud;
+    return f->bot && qb_account_connected(&f->bot->accounts[0]);
+}
+
+/* Start the bot on the folder's database; waits until it is connected (aborts after 5 s). */
+static inline void h_fx_start_bot(struct h_fx *f)
+{
+    char err[300] = "";
+    f->bot = qb_bot_new(f->loop, h_config(f->dir, f->config), err, sizeof err);
+    if (!f->bot) {
+        fprintf(stderr, "bot: %s\n", err);
+        abort();
+    }
+    f->bot->plugin_source = f->plugins;
+    if (qb_bot_start(f->bot, err, sizeof err) != QB_OK ||
+        !h_run_until(f->loop, h_fx_connected, f, 5)) {
+        fprintf(stderr, "bot: %s\n", err[0] ? err : "did not connect to the simulator");
+        abort();
+    }
+}
+
+/* Write the bot config — Asia/Shanghai, "/" prefix, no pacing, no heartbeat watchdog, plus
+ * extra top-level keys (",\"superusers\":[...]" or "") — and start the bot. */
+static inline void h_fx_boot(struct h_fx *f, const char *extra)
+{
+    snprintf(f->config, sizeof f->config,
+             "{\"accounts\":[{\"url\":\"ws://127.0.0.1:%d\",\"token\":\"k\"}],"
+             "\"storage\":{\"path\":\"%s/qunbot.db\"},\"rules_dir\":\"rules\","
+             "\"timezone\":\"Asia/Shanghai\","
+             "\"command_prefixes\":[\"/\"],\"connection\":{\"heartbeat_fallback\":\"3650d\"},"
+             "\"rate_limits\":{\"account_interval\":\"0ms\",\"jitter\":\"0ms\","
+             "\"group_per_minute\":600,\"group_burst\":50}%s}",
+             qb_sim_port(f->sim), f->dir, extra ? extra : "");
+    h_fx_start_bot(f);
+}
+
+/* Stop the bot and start a new one on the same database (the simulator keeps running). */
+static inline void h_fx_restart(struct h_fx *f)
+{
+    qb_bot_free(f->bot);
+    f->bot = NULL;
+    ev_run(f->loop, EVRUN_NOWAIT);
+    h_fx_start_bot(f);
+}
+
+static inline void h_fx_done(struct h_fx *f)
+{
+    qb_bot_free(f->bot);
+    qb_sim_free(f->sim);
+    ev_run(f->loop, EVRUN_NOWAIT);
+    ev_loop_destroy(f->loop);
+    qb_log_set_capture(NULL, NULL);
+    qb_clock_fake(0);
+}
+
+/* Params of the newest call of action, or "". */
+static inline const char *h_fx_last(struct h_fx *f, const char *action)
+{
+    for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
+        const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
+        if (!strcmp(c->action, action))
+            return c->params;
+    }
+    return "";
+}
+
+struct h_fx_want {
+    struct qb_sim *sim;
+    const char *action;
+    size_t n;
+};
+
+static inline bool h_fx_calls_reached(void *ud)
+{
+    struct h_fx_want *w = ud;
+    return qb_sim_count(w->sim, w->action) >= w->n;
+}
+
+/* Wait until action has been called n times in all (false after 5 s). */
+static inline bool h_fx_wait(struct h_fx *f, const char *action, size_t n)
+{
+    struct h_fx_want w = {f->sim, action, n};
+    return h_run_until(f->loop, h_fx_calls_reached, &w, 5);
+}
+
 #endif
