@@ -22,78 +22,23 @@ static const struct qb_plugin *const test_plugins[] = {&qb_plugin_ranking, NULL}
 
 /* ---- fixture ---- */
 
-struct fx {
-    struct ev_loop *loop;
-    struct qb_sim *sim;
-    struct qb_bot *bot;
-    char dir[64], rules[128];
-    int64_t next_raw_id;
-};
-
-static void write_rules(struct fx *f, const char *name, const char *json)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->rules, name);
-    h_write(path, "%s", json);
-}
-
 /* Start at fake time t0 with group 100 under `settings` (the ranking plugin's JSON object
  * body, may be ""). Members: Alice 20001, Bob 20002 (admin), Carol 20003, Dave 20004. */
-static void fx_start(struct fx *f, int64_t t0, const char *settings)
+static void fx_start(struct h_fx *f, int64_t t0, const char *settings)
 {
-    memset(f, 0, sizeof *f);
-    f->next_raw_id = 900001;
-    qb_clock_fake(t0);
-    f->loop = ev_loop_new(EVFLAG_AUTO);
-    h_tmpdir(f->dir, sizeof f->dir);
-    h_log_reset();
-    snprintf(f->rules, sizeof f->rules, "%s/rules", f->dir);
-    mkdir(f->rules, 0700);
+    h_fx_init(f, t0, test_plugins, NULL);
     char json[2048];
     snprintf(json, sizeof json,
              "{\"name\": \"main\", \"groups\": [\"100\"], \"timezone\": \"Asia/Shanghai\","
              " \"plugins\": {\"ranking\": {\"enabled\": true%s%s}}}",
              settings[0] ? ", " : "", settings);
-    write_rules(f, "main.json", json);
-    char err[300] = "";
-    f->sim = qb_sim_new(&(struct qb_sim_opts){.loop = f->loop, .port = 0, .token = "k"}, err,
-                        sizeof err);
-    CHECK(f->sim != NULL);
+    h_fx_rules(f, "main.json", json);
     qb_sim_add_group(f->sim, "100", "100");
     qb_sim_add_member(f->sim, "100", "20001", "Alice", "member");
     qb_sim_add_member(f->sim, "100", "20002", "Bob", "admin");
     qb_sim_add_member(f->sim, "100", "20003", "Carol", "member");
     qb_sim_add_member(f->sim, "100", "20004", "Dave", "member");
-    snprintf(json, sizeof json,
-             "{\"accounts\":[{\"url\":\"ws://127.0.0.1:%d\",\"token\":\"k\"}],"
-             "\"storage\":{\"path\":\"%s/qunbot.db\"},\"rules_dir\":\"rules\","
-             "\"timezone\":\"Asia/Shanghai\","
-             "\"command_prefixes\":[\"/\"],\"connection\":{\"heartbeat_fallback\":\"3650d\"},"
-             "\"rate_limits\":{\"account_interval\":\"0ms\",\"jitter\":\"0ms\","
-             "\"group_per_minute\":600,\"group_burst\":50}}",
-             qb_sim_port(f->sim), f->dir);
-    f->bot = qb_bot_new(f->loop, h_config(f->dir, json), err, sizeof err);
-    f->bot->plugin_source = test_plugins;
-    if (qb_bot_start(f->bot, err, sizeof err) != QB_OK) {
-        fprintf(stderr, "bot: %s\n", err);
-        abort();
-    }
-}
-
-static void fx_done(struct fx *f)
-{
-    qb_bot_free(f->bot);
-    qb_sim_free(f->sim);
-    ev_run(f->loop, EVRUN_NOWAIT);
-    ev_loop_destroy(f->loop);
-    qb_log_set_capture(NULL, NULL);
-    qb_clock_fake(0);
-}
-
-static bool connected(void *ud)
-{
-    struct fx *f = ud;
-    return qb_account_connected(&f->bot->accounts[0]);
+    h_fx_boot(f, "");
 }
 
 struct want {
@@ -107,7 +52,7 @@ static bool sends_at_least(void *ud)
     return qb_sim_count(w->sim, "send_group_msg") >= w->n;
 }
 
-static const char *last_send(struct fx *f)
+static const char *last_send(struct h_fx *f)
 {
     for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
         const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
@@ -118,7 +63,7 @@ static const char *last_send(struct fx *f)
 }
 
 /* A member's message the bot answers: wait for the answer and return its params. */
-static const char *ask(struct fx *f, const char *user, const char *text)
+static const char *ask(struct h_fx *f, const char *user, const char *text)
 {
     size_t before = qb_sim_count(f->sim, "send_group_msg");
     qb_sim_group_msg(f->sim, "100", user, text);
@@ -129,13 +74,13 @@ static const char *ask(struct fx *f, const char *user, const char *text)
 
 /* Events are handled in order: once an answer to a later command arrives, everything sent
  * before it has been handled. */
-static void settle(struct fx *f)
+static void settle(struct h_fx *f)
 {
     ask(f, "20004", "/rank 总");
 }
 
 /* A chat message (no answer expected); returns its message id. */
-static int64_t say(struct fx *f, const char *user, const char *text)
+static int64_t say(struct h_fx *f, const char *user, const char *text)
 {
     int64_t id = qb_sim_group_msg(f->sim, "100", user, text);
     CHECK(id > 0);
@@ -143,7 +88,7 @@ static int64_t say(struct fx *f, const char *user, const char *text)
 }
 
 /* A group message with the given segments (JSON array body), as NapCat would post it. */
-static void say_segments(struct fx *f, const char *user, const char *name, const char *segs)
+static void say_segments(struct h_fx *f, const char *user, const char *name, const char *segs)
 {
     char frame[2048];
     snprintf(frame, sizeof frame,
@@ -152,13 +97,13 @@ static void say_segments(struct fx *f, const char *user, const char *name, const
              "\"user_id\":%s,\"anonymous\":null,\"font\":14,\"sender\":{\"user_id\":%s,"
              "\"nickname\":\"%s\",\"card\":\"\",\"role\":\"%s\"},\"message\":[%s],"
              "\"raw_message\":\"\",\"message_format\":\"array\"}",
-             (long long)(qb_clock_now() / 1000), (long long)f->next_raw_id++, user, user, name,
+             (long long)(qb_clock_now() / 1000), (long long)f->next_msg++, user, user, name,
              strcmp(user, "20002") ? "member" : "admin", segs);
     qb_sim_send_raw(f->sim, frame, strlen(frame));
 }
 
 /* Sum of the ledger for a member (every source), straight from the database. */
-static long long ledger_sum(struct fx *f, const char *user, const char *ref_like)
+static long long ledger_sum(struct h_fx *f, const char *user, const char *ref_like)
 {
     qb_store_commit(f->bot->store);
     sqlite3_stmt *st = NULL;
@@ -173,7 +118,7 @@ static long long ledger_sum(struct fx *f, const char *user, const char *ref_like
     return v;
 }
 
-static long long ledger_rows(struct fx *f, const char *user, const char *ref_like)
+static long long ledger_rows(struct h_fx *f, const char *user, const char *ref_like)
 {
     qb_store_commit(f->bot->store);
     sqlite3_stmt *st = NULL;
@@ -189,7 +134,7 @@ static long long ledger_rows(struct fx *f, const char *user, const char *ref_lik
 }
 
 /* Another plugin's award (check-ins), written as the core would. */
-static void foreign_points(struct fx *f, const char *user, int delta)
+static void foreign_points(struct h_fx *f, const char *user, int delta)
 {
     qb_store_commit(f->bot->store);
     sqlite3_stmt *st = NULL;
@@ -216,9 +161,9 @@ static long pos(const char *hay, const char *needle)
 
 TEST(message_points_need_length_respect_cooldown_and_skip_repeats)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H - 2 * HOUR, "");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     say(&f, "20001", "你好");   /* 2 characters: too short */
     say(&f, "20001", "  ok  "); /* trimmed: too short */
     settle(&f);
@@ -255,14 +200,14 @@ TEST(message_points_need_length_respect_cooldown_and_skip_repeats)
     /* commands earn nothing */
     settle(&f);
     CHECK_INT(ledger_sum(&f, "20004", NULL), 0);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(daily_cap_counts_per_local_day)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H, "\"daily_cap\": 3, \"cooldown\": \"0s\", \"burst_window\": \"0s\"");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     const char *texts[] = {"第一条消息哦", "第二条消息哦", "第三条消息哦", "第四条消息哦",
                            "第五条消息哦"};
     for (int i = 0; i < 5; i++)
@@ -277,14 +222,14 @@ TEST(daily_cap_counts_per_local_day)
     say(&f, "20001", "新的一天开始了");
     settle(&f);
     CHECK_INT(ledger_sum(&f, "20001", NULL), 4);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(reply_bonus_once_per_distinct_replier_per_day)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H - 12 * HOUR, "\"message_points\": 0");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     int64_t id = say(&f, "20001", "有人知道附近哪家咖啡好喝吗");
     char segs[512];
     snprintf(segs, sizeof segs,
@@ -315,15 +260,15 @@ TEST(reply_bonus_once_per_distinct_replier_per_day)
     say_segments(&f, "20002", "Bob", segs);
     settle(&f);
     CHECK_INT(ledger_sum(&f, "20001", NULL), 6);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 /* Bob and Carol answer only each other for two days; Alice's bonus comes from both. */
 TEST(pairs_report_finds_mutual_boosting_for_admins_only)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H - 12 * HOUR, "");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     for (int day = 0; day < 2; day++) {
         char segs[512];
         int64_t b = say(&f, "20002", day ? "第二天我又来了" : "大家好我是小鲍");
@@ -358,14 +303,14 @@ TEST(pairs_report_finds_mutual_boosting_for_admins_only)
     say(&f, "20001", "互刷");
     h_run_for(f.loop, 0.5);
     CHECK_INT(qb_sim_count(f.sim, "send_group_msg"), before);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(invite_points_are_taken_back_when_the_invitee_leaves_within_7_days)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H, "");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     CHECK_INT(qb_sim_member_join(f.sim, "100", "30001", "invite", "20001"), QB_OK);
     CHECK_INT(qb_sim_member_join(f.sim, "100", "30002", "invite", "20001"), QB_OK);
     CHECK_INT(qb_sim_member_join(f.sim, "100", "30003", "approve", "20002"), QB_OK);
@@ -386,14 +331,14 @@ TEST(invite_points_are_taken_back_when_the_invitee_leaves_within_7_days)
     CHECK_INT(qb_sim_member_join(f.sim, "100", "30001", "invite", "20001"), QB_OK);
     settle(&f);
     CHECK_INT(ledger_sum(&f, "20001", NULL), 20);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(leaderboard_orders_members_and_respects_period_boundaries)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H, "");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     say(&f, "20001", "hi");
     say(&f, "20003", "hi");
     say(&f, "20004", "hi");
@@ -427,14 +372,14 @@ TEST(leaderboard_orders_members_and_respects_period_boundaries)
     ask(&f, "20004", "/rank show");
     CHECK(strstr(ask(&f, "20001", "/rank"), "2. Dave — 8 分") != NULL);
     CHECK(strstr(ask(&f, "20001", "/rank 年"), "用法") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(admin_grants_record_reason_and_actor_and_are_refused_for_members)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H, "");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     const char *p = ask(&f, "20002", "加分 20001 5 分享了好资料");
     CHECK(strstr(p, "加 5 分（理由：分享了好资料），现在共 5 分") != NULL);
     CHECK(strstr(p, "\"qq\":\"20001\"") != NULL); /* the member is @mentioned */
@@ -492,22 +437,22 @@ TEST(admin_grants_record_reason_and_actor_and_are_refused_for_members)
     p = ask(&f, "20001", "/me");
     CHECK(strstr(p, "累计 7 分") != NULL);
     CHECK_INT(ledger_sum(&f, "20001", NULL), 7);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 static bool title_set(void *ud)
 {
-    struct fx *f = ud;
+    struct h_fx *f = ud;
     return qb_sim_count(f->sim, "set_group_special_title") > 0;
 }
 
 TEST(levels_show_in_me_and_set_the_special_title)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H,
              "\"levels\": [\"0:新手\", \"10:活跃成员\", \"50:核心成员\"],"
              " \"set_special_title\": true");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     const char *p = ask(&f, "20001", "/me");
     CHECK(strstr(p, "等级：新手 · 距「活跃成员」还差 10 分") != NULL);
     ask(&f, "20002", "加分 20001 12 活动组织得好");
@@ -520,28 +465,28 @@ TEST(levels_show_in_me_and_set_the_special_title)
     ask(&f, "20002", "加分 20001 1 再来一分"); /* same level: no new title */
     h_run_for(f.loop, 0.3);
     CHECK_INT(qb_sim_count(f.sim, "set_group_special_title"), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(levels_check_hook_rejects_a_descending_list)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, SUNDAY_23H, "");
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"ranking\": "
-                "{\"levels\": [\"0:新手\", \"500:核心成员\", \"100:活跃成员\"]}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"ranking\": "
+               "{\"levels\": [\"0:新手\", \"500:核心成员\", \"100:活跃成员\"]}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("levels must go up"));
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"ranking\": "
-                "{\"levels\": [\"新手\"]}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"ranking\": "
+               "{\"levels\": [\"新手\"]}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("should be points:title"));
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"ranking\": "
-                "{\"levels\": [\"0:新手\", \"100：活跃成员\"]}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"ranking\": "
+               "{\"levels\": [\"0:新手\", \"100：活跃成员\"]}}}");
     CHECK_INT(qb_bot_reload_rules(f.bot), QB_OK);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 int main(void)

@@ -17,83 +17,31 @@ static const struct qb_plugin *const test_plugins[] = {&qb_plugin_welcome, NULL}
 
 /* ---- fixture ---- */
 
-struct fx {
-    struct ev_loop *loop;
-    struct qb_sim *sim;
-    struct qb_bot *bot;
-    char dir[64], rules[128];
-};
-
-static void write_rules(struct fx *f, const char *name, const char *json)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->rules, name);
-    h_write(path, "%s", json);
-}
-
 /* Start with group 100 under `settings` (the welcome plugin's JSON object body), group 200
  * invite-only and group 300 screened. */
-static void fx_start(struct fx *f, const char *settings)
+static void fx_start(struct h_fx *f, const char *settings)
 {
-    memset(f, 0, sizeof *f);
-    qb_clock_fake(T0);
-    f->loop = ev_loop_new(EVFLAG_AUTO);
-    h_tmpdir(f->dir, sizeof f->dir);
-    h_log_reset();
-    snprintf(f->rules, sizeof f->rules, "%s/rules", f->dir);
-    mkdir(f->rules, 0700);
+    h_fx_init(f, T0, test_plugins, NULL);
     char json[2048];
     snprintf(json, sizeof json,
              "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"welcome\": "
              "{\"enabled\": true%s%s}}}",
              settings[0] ? ", " : "", settings);
-    write_rules(f, "main.json", json);
-    write_rules(f, "invite.json",
-                "{\"name\": \"invite\", \"groups\": [\"200\"], \"plugins\": {\"welcome\": "
-                "{\"admission\": \"invite-only\", \"reject_reason\": \"本群仅限邀请\"}}}");
-    write_rules(f, "screen.json",
-                "{\"name\": \"screen\", \"groups\": [\"300\"], \"plugins\": {\"welcome\": "
-                "{\"admission\": \"screen\", \"screen_keywords\": [\"朋友介绍\"],"
-                " \"screen_pattern\": \"^学员\\\\d{4}$\"}}}");
-    char err[300] = "";
-    f->sim = qb_sim_new(&(struct qb_sim_opts){.loop = f->loop, .port = 0, .token = "k"}, err,
-                        sizeof err);
-    CHECK(f->sim != NULL);
+    h_fx_rules(f, "main.json", json);
+    h_fx_rules(f, "invite.json",
+               "{\"name\": \"invite\", \"groups\": [\"200\"], \"plugins\": {\"welcome\": "
+               "{\"admission\": \"invite-only\", \"reject_reason\": \"本群仅限邀请\"}}}");
+    h_fx_rules(f, "screen.json",
+               "{\"name\": \"screen\", \"groups\": [\"300\"], \"plugins\": {\"welcome\": "
+               "{\"admission\": \"screen\", \"screen_keywords\": [\"朋友介绍\"],"
+               " \"screen_pattern\": \"^学员\\\\d{4}$\"}}}");
     const char *groups[] = {"100", "200", "300"};
     for (int i = 0; i < 3; i++) {
         qb_sim_add_group(f->sim, groups[i], groups[i]);
         qb_sim_add_member(f->sim, groups[i], "20001", "Alice", "member");
         qb_sim_add_member(f->sim, groups[i], "20002", "Bob", "admin");
     }
-    snprintf(json, sizeof json,
-             "{\"accounts\":[{\"url\":\"ws://127.0.0.1:%d\",\"token\":\"k\"}],"
-             "\"storage\":{\"path\":\"%s/qunbot.db\"},\"rules_dir\":\"rules\","
-             "\"command_prefixes\":[\"/\"],\"connection\":{\"heartbeat_fallback\":\"3650d\"},"
-             "\"rate_limits\":{\"account_interval\":\"0ms\",\"jitter\":\"0ms\","
-             "\"group_per_minute\":600,\"group_burst\":50}}",
-             qb_sim_port(f->sim), f->dir);
-    f->bot = qb_bot_new(f->loop, h_config(f->dir, json), err, sizeof err);
-    f->bot->plugin_source = test_plugins;
-    if (qb_bot_start(f->bot, err, sizeof err) != QB_OK) {
-        fprintf(stderr, "bot: %s\n", err);
-        abort();
-    }
-}
-
-static void fx_done(struct fx *f)
-{
-    qb_bot_free(f->bot);
-    qb_sim_free(f->sim);
-    ev_run(f->loop, EVRUN_NOWAIT);
-    ev_loop_destroy(f->loop);
-    qb_log_set_capture(NULL, NULL);
-    qb_clock_fake(0);
-}
-
-static bool connected(void *ud)
-{
-    struct fx *f = ud;
-    return qb_account_connected(&f->bot->accounts[0]);
+    h_fx_boot(f, "");
 }
 
 struct want {
@@ -109,21 +57,21 @@ static bool calls_at_least(void *ud)
 }
 
 /* Wait until `action` has been called n times in all (false after 5 s). */
-static bool wait_calls(struct fx *f, const char *action, size_t n)
+static bool wait_calls(struct h_fx *f, const char *action, size_t n)
 {
     struct want w = {f->sim, action, n};
     return h_run_until(f->loop, calls_at_least, &w, 5);
 }
 
 /* Move the fake clock and let timers (250 ms tick) and schedules (1 s) run. */
-static void advance(struct fx *f, int64_t ms)
+static void advance(struct h_fx *f, int64_t ms)
 {
     qb_clock_advance(ms);
     h_run_for(f->loop, 1.5);
 }
 
 /* Params of the newest call of action, or "". */
-static const char *last_call(struct fx *f, const char *action)
+static const char *last_call(struct h_fx *f, const char *action)
 {
     for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
         const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
@@ -133,13 +81,13 @@ static const char *last_call(struct fx *f, const char *action)
     return "";
 }
 
-static size_t sends(struct fx *f)
+static size_t sends(struct h_fx *f)
 {
     return qb_sim_count(f->sim, "send_group_msg");
 }
 
 /* Count the plugin's decision records of a kind whose details contain needle. */
-static int audits(struct fx *f, const char *kind, const char *needle)
+static int audits(struct h_fx *f, const char *kind, const char *needle)
 {
     qb_store_commit(f->bot->store);
     sqlite3_stmt *st = NULL;
@@ -155,14 +103,14 @@ static int audits(struct fx *f, const char *kind, const char *needle)
 }
 
 /* A join request arrives (and is taken in before the clock moves). */
-static void request(struct fx *f, const char *group, const char *user, const char *comment)
+static void request(struct h_fx *f, const char *group, const char *user, const char *comment)
 {
     qb_sim_join_request(f->sim, group, user, comment);
     h_run_for(f->loop, 0.5);
 }
 
 /* A member says text; returns the number of bot messages it caused within 0.8 s. */
-static size_t say(struct fx *f, const char *group, const char *user, const char *text)
+static size_t say(struct h_fx *f, const char *group, const char *user, const char *text)
 {
     size_t before = sends(f);
     qb_sim_group_msg(f->sim, group, user, text);
@@ -176,9 +124,9 @@ static size_t say(struct fx *f, const char *group, const char *user, const char 
 
 TEST(a_newcomer_gets_one_welcome_with_mention_and_rules)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"rules_text\": \"1. 不发广告 2. 友善交流\"");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_member_join(f.sim, "100", "30001", "approve", "20002");
     h_run_for(f.loop, 0.5);
     CHECK_INT(sends(&f), 0); /* waits a moment for others joining with them */
@@ -191,14 +139,14 @@ TEST(a_newcomer_gets_one_welcome_with_mention_and_rules)
     CHECK(strstr(p, "\"group_id\":100") != NULL);
     advance(&f, 5000);
     CHECK_INT(sends(&f), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(joins_in_quick_succession_share_one_welcome)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_member_join(f.sim, "100", "30001", "approve", "20002");
     qb_clock_advance(1000);
     h_run_for(f.loop, 0.3);
@@ -213,16 +161,16 @@ TEST(joins_in_quick_succession_share_one_welcome)
     CHECK(strstr(p, "\\n\\n") == NULL); /* no rules set: no empty rules line */
     advance(&f, 5000);
     CHECK_INT(sends(&f), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 /* ---- self-introductions ---- */
 
 TEST(an_intro_is_recognised_and_acknowledged_once)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"merge_window\": \"0s\"");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_member_join(f.sim, "100", "30001", "approve", "20002");
     qb_sim_member_join(f.sim, "100", "30002", "approve", "20002");
     advance(&f, 500);
@@ -244,14 +192,14 @@ TEST(an_intro_is_recognised_and_acknowledged_once)
                   "今天讨论的话题很有意思，我觉得跨境电商的关键在于供应链和品牌建设，"
                   "大家怎么看呢？"),
               0);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(one_reminder_after_intro_hours_and_none_after_an_intro)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"intro_hours\": 2, \"merge_window\": \"0s\"");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_member_join(f.sim, "100", "30001", "approve", "20002");
     qb_sim_member_join(f.sim, "100", "30002", "approve", "20002");
     advance(&f, 500);
@@ -275,14 +223,14 @@ TEST(one_reminder_after_intro_hours_and_none_after_an_intro)
     advance(&f, 24 * 3600 * 1000LL);
     CHECK_INT(sends(&f), before + 1); /* once, and never for 30002 */
     CHECK(strstr(last_call(&f, "send_group_msg"), AT("30002")) == NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(no_reminder_for_a_member_who_left)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"intro_hours\": 1, \"merge_window\": \"0s\"");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_member_join(f.sim, "100", "30001", "approve", "20002");
     advance(&f, 500);
     CHECK(wait_calls(&f, "send_group_msg", 1));
@@ -290,7 +238,7 @@ TEST(no_reminder_for_a_member_who_left)
     h_run_for(f.loop, 0.3);
     advance(&f, 2 * 3600 * 1000);
     CHECK_INT(sends(&f), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 /* ---- the entry question ---- */
@@ -301,9 +249,9 @@ TEST(no_reminder_for_a_member_who_left)
 
 TEST(an_unanswered_entry_question_mutes_until_an_admin_clears)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, QUESTION);
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_member_join(f.sim, "100", "30001", "approve", "20002");
     qb_sim_member_join(f.sim, "100", "30002", "approve", "20002");
     advance(&f, 500);
@@ -331,14 +279,14 @@ TEST(an_unanswered_entry_question_mutes_until_an_admin_clears)
     CHECK(strstr(last_call(&f, "set_group_ban"), "\"duration\":0") != NULL);
     CHECK(wait_calls(&f, "send_group_msg", before + 3));
     CHECK(strstr(last_call(&f, "send_group_msg"), "解除禁言") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(a_failed_mute_lets_the_newcomer_in_quietly)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, QUESTION);
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_fail_action(f.sim, "set_group_ban", 1200, "权限不足", -1);
     qb_sim_member_join(f.sim, "100", "30001", "approve", "20002");
     advance(&f, 500);
@@ -349,12 +297,12 @@ TEST(a_failed_mute_lets_the_newcomer_in_quietly)
     CHECK_INT(sends(&f), 2);
     CHECK_INT(audits(&f, "welcome.check.mute_failed", "30001"), 1);
     CHECK(h_logged("could not mute newcomer 30001"));
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 /* ---- group cards ---- */
 
-static void set_card(struct fx *f, const char *group, const char *user, const char *card)
+static void set_card(struct h_fx *f, const char *group, const char *user, const char *card)
 {
     struct sim_member *m = sim__member(sim__group(f->sim, group), user);
     free(m->card);
@@ -363,12 +311,12 @@ static void set_card(struct fx *f, const char *group, const char *user, const ch
 
 TEST(a_non_matching_card_is_reminded_once)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"card_pattern\": \"^[^-]+-[^-]+-[^-]+$\", \"card_hint\": \"城市-姓名-行业\"");
     qb_sim_add_member(f.sim, "100", "20003", "Carol", "member");
     set_card(&f, "100", "20003", "上海-Carol-设计");
     qb_sim_add_member(f.sim, "100", "20004", "北京-老王-餐饮", "member"); /* no card */
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     CHECK_INT(say(&f, "100", "20001", "早上好"), 1); /* no card at all */
     const char *p = last_call(&f, "send_group_msg");
     CHECK(strstr(p, AT("20001")) != NULL);
@@ -380,31 +328,31 @@ TEST(a_non_matching_card_is_reminded_once)
     CHECK_INT(say(&f, "100", "20004", "大家好"), 1);
     CHECK(strstr(last_call(&f, "send_group_msg"), AT("20004")) != NULL);
     CHECK(qb_sim_count(f.sim, "get_group_member_info") >= 2);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(the_check_hook_rejects_a_broken_regex)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "");
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"welcome\": "
-                "{\"card_pattern\": \"^(城市-\"}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"welcome\": "
+               "{\"card_pattern\": \"^(城市-\"}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("card_pattern \"^(城市-\" is not a valid regular expression: missing closing "
                    "parenthesis at offset"));
     CHECK(h_logged("main.json:1:"));
-    write_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"welcome\": "
-                "{\"admission\": \"closed\"}}}");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"welcome\": "
+               "{\"admission\": \"closed\"}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("admission \"closed\" is not one of"));
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 /* ---- join requests ---- */
 
-static bool approved_request(struct fx *f, const char *group, bool approve)
+static bool approved_request(struct h_fx *f, const char *group, bool approve)
 {
     char needle[64];
     snprintf(needle, sizeof needle, "\"flag\":\"%s|", group);
@@ -414,9 +362,9 @@ static bool approved_request(struct fx *f, const char *group, bool approve)
 
 TEST(open_admission_approves_after_a_moment_and_once)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "\"admission\": \"open\"");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     request(&f, "100", "40001", "你好");
     CHECK_INT(qb_sim_count(f.sim, "set_group_add_request"), 0); /* not instantly */
     advance(&f, 1200);
@@ -438,14 +386,14 @@ TEST(open_admission_approves_after_a_moment_and_once)
     advance(&f, 1200);
     CHECK_INT(qb_sim_count(f.sim, "set_group_add_request"), 1);
     CHECK_INT(audits(&f, "welcome.request", "admission is open"), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(invite_only_rejects_politely)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_join_request(f.sim, "200", "40002", "想加入");
     CHECK(wait_calls(&f, "set_group_add_request", 1));
     CHECK(approved_request(&f, "200", false));
@@ -454,14 +402,14 @@ TEST(invite_only_rejects_politely)
     request(&f, "100", "40003", "想加入");
     advance(&f, 1200);
     CHECK_INT(qb_sim_count(f.sim, "set_group_add_request"), 1);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 TEST(screening_approves_good_answers_and_queues_others_for_admins)
 {
-    struct fx f;
+    struct h_fx f;
     fx_start(&f, "");
-    CHECK(h_run_until(f.loop, connected, &f, 5));
+    CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     request(&f, "300", "40004", "我是朋友介绍来的");
     advance(&f, 1200);
     CHECK(wait_calls(&f, "set_group_add_request", 1));
@@ -496,7 +444,7 @@ TEST(screening_approves_good_answers_and_queues_others_for_admins)
     /* nothing left to decide */
     CHECK_INT(say(&f, "300", "20002", "/request reject 40005 不符合"), 1);
     CHECK(strstr(last_call(&f, "send_group_msg"), "没有找到") != NULL);
-    fx_done(&f);
+    h_fx_done(&f);
 }
 
 int main(void)
