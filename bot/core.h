@@ -27,6 +27,7 @@ struct qb_sched;
 struct qb_account;
 struct qb_bot;
 struct qb_media;
+struct qb_http;
 
 /* Limits of the QR scanning service (media.c); 0 or NULL = the default. Tests shorten them. */
 struct qb_media_limits {
@@ -145,6 +146,10 @@ struct qb_bot {
     struct lws_context *lws;
     struct lws_vhost *client_vh, *listen_vh;
     int listen_port;       /* actual port of the reverse listener, or -1 */
+    struct qb_http *http;  /* the admin dashboard (bot/http/), NULL unless cfg->http.enabled */
+    int http_port;         /* actual port of the dashboard once started, or -1 */
+    const char *web_root;  /* the dashboard's static files; NULL = "web/dist" in the working
+                            * directory (tests set their own). Borrowed. */
     struct qb_conn *conns; /* every live socket */
 
     ev_prepare prepare;
@@ -176,6 +181,8 @@ struct qb_bot *qb_bot_new(struct ev_loop *loop, struct qb_config *cfg, char *err
 int qb_bot_start(struct qb_bot *b, char *err, size_t errlen);
 /* `qunbot replay` (replay.c): argv[0] is "replay"; db_default may be NULL. Exit code. */
 int qb_replay_main(int argc, char **argv, const char *db_default);
+/* `qunbot report` (report.c): argv[0] is "report"; db_default may be NULL. Exit code. */
+int qb_report_main(int argc, char **argv, const char *db_default);
 /* Begin a graceful stop: drain queues (up to a few seconds), then break the loop. */
 void qb_bot_request_stop(struct qb_bot *b);
 /* Stop everything now and free. NULL-safe. */
@@ -221,7 +228,7 @@ int qb_outbox_call(struct qb_ctx *ctx, struct qb_account *acc, struct qb_action 
 
 /* host.c — plugins */
 int qb_host_init(struct qb_bot *b, char *err, size_t errlen);
-void qb_host_dispatch(struct qb_bot *b, const struct qb_event *ev);
+void qb_host_dispatch(struct qb_bot *b, struct qb_event *ev);
 void qb_host_tick(struct qb_bot *b, int64_t now_ms);
 void qb_host_shutdown(struct qb_bot *b);
 void qb_host_fire_schedule(const char *owner, const char *key, const char *payload, int64_t late_ms,

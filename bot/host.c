@@ -288,22 +288,28 @@ static int route_command(struct qb_ctx *c, const struct qb_event *ev, const char
 
 /* ---- dispatch ---- */
 
-void qb_host_dispatch(struct qb_bot *b, const struct qb_event *ev)
+void qb_host_dispatch(struct qb_bot *b, struct qb_event *ev)
 {
     char *text = NULL;
     if (ev->kind == QB_EV_MESSAGE && ev->msg.n)
         text = command_text(ev);
     const char *group = ev->chat == QB_CHAT_GROUP || ev->group_id[0] ? ev->group_id : NULL;
+    ev->handled_by = NULL;
     for (size_t i = 0; i < b->nplugins; i++) {
         struct qb_ctx *c = &b->plugins[i];
         const struct qb_plugin *p = c->plugin;
         if (!c->inited || !enabled_in(b, i, group))
             continue;
-        if (p->on_event && (p->event_mask & QB_EVMASK(ev->kind)) &&
-            p->on_event(c, ev) == QB_HANDLED)
-            break;
-        if (text && route_command(c, ev, text) == QB_HANDLED)
-            break;
+        bool wants = p->on_event && (p->event_mask & QB_EVMASK(ev->kind));
+        if (ev->handled_by) { /* only observers see what another plugin handled */
+            if (p->observer && wants)
+                p->on_event(c, ev);
+            continue;
+        }
+        if (wants && p->on_event(c, ev) == QB_HANDLED && !p->observer)
+            ev->handled_by = p->name;
+        else if (text && route_command(c, ev, text) == QB_HANDLED)
+            ev->handled_by = p->name;
     }
     free(text);
 }

@@ -1,5 +1,5 @@
 /*
- * main.c — the qunbot command line: run, check-config, replay, --version, --help.
+ * main.c — the qunbot command line: run, check-config, replay, report, --version, --help.
  *
  * Wires the pieces in order (config → bot → loop) and maps failures to exit codes:
  * 0 success, 1 a runtime failure (store, sockets, plugins), 2 usage or config errors.
@@ -23,6 +23,8 @@ static const char usage[] =
         "  qunbot check-config [--config FILE]\n"
         "  qunbot replay [--db PATH | --jsonl FILE] [--pack FILE]... [--baseline FILE]...\n"
         "                [--group ID] [--since DURATION] [--show N]   (see qunbot replay --help)\n"
+        "  qunbot report --group ID [--since 30d] [--format html|csv|json|text] [--out FILE]\n"
+        "                [--db PATH] [--tz ZONE]                     (see qunbot report --help)\n"
         "  qunbot --version | --help\n"
         "\n"
         "  --config FILE   bot config (default: config/qunbot.json)\n"
@@ -201,9 +203,10 @@ static int run(const struct options *o)
     return 0;
 }
 
-/* `qunbot replay ...`: its own options (bot/replay.c); the database defaults to the one
- * named by the config file when that file can be read. */
-static int replay(int argc, char **argv)
+/* `qunbot replay ...` and `qunbot report ...`: their own options (bot/replay.c,
+ * bot/report.c); the database defaults to the one named by the config file when that file
+ * can be read. */
+static int with_db_default(int (*sub_main)(int, char **, const char *), int argc, char **argv)
 {
     const char *config = "config/qunbot.json";
     for (int i = 1; i + 1 < argc; i++)
@@ -214,7 +217,7 @@ static int replay(int argc, char **argv)
     if (access(config, R_OK) == 0 && qb_config_load(config, &cfg, &d) != QB_OK)
         cfg = NULL;
     qb_diag_free(&d);
-    int rc = qb_replay_main(argc, argv, cfg ? cfg->db_path : NULL);
+    int rc = sub_main(argc, argv, cfg ? cfg->db_path : NULL);
     qb_config_free(cfg);
     return rc;
 }
@@ -223,7 +226,9 @@ int main(int argc, char **argv)
 {
     struct options o;
     if (argc > 1 && !strcmp(argv[1], "replay"))
-        return replay(argc - 1, argv + 1);
+        return with_db_default(qb_replay_main, argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "report"))
+        return with_db_default(qb_report_main, argc - 1, argv + 1);
     if (parse_args(argc, argv, &o))
         return 2;
     if (!o.cmd || !strcmp(o.cmd, "--help") || !strcmp(o.cmd, "-h")) {

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "core.h"
+#include "http/http.h"
 #include "media.h"
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -477,6 +478,8 @@ int qb_net_start(struct qb_bot *b, char *err, size_t errlen)
         vi.vhost_name = "listen";
         vi.port = b->cfg->listen.port;
         vi.iface = b->cfg->listen.host;
+        if (qb_ipv4_literal(b->cfg->listen.host)) /* "127.0.0.1" must mean loopback only */
+            vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
         vi.protocols = qb_protocols;
         vi.retry_and_idle_policy = &qb_idle_policy;
         b->listen_vh = lws_create_vhost(b->lws, &vi);
@@ -489,6 +492,9 @@ int qb_net_start(struct qb_bot *b, char *err, size_t errlen)
         qb_log(QB_LOG_INFO, "waiting for platform connections on ws://%s:%d%s (token required)",
                b->cfg->listen.host, b->listen_port, b->cfg->listen.path);
     }
+    int rc = qb_http_start(b, err, errlen); /* the dashboard, when "http" is enabled */
+    if (rc != QB_OK)
+        return rc;
     for (size_t i = 0; i < b->naccounts; i++)
         if (b->accounts[i].cfg->mode == QB_MODE_FORWARD)
             qb_net_dial(&b->accounts[i]);
@@ -498,6 +504,7 @@ int qb_net_start(struct qb_bot *b, char *err, size_t errlen)
 void qb_net_stop(struct qb_bot *b)
 {
     qb_media_shutdown(b); /* its downloads live on this context */
+    qb_http_stop(b);      /* the dashboard's database; its requests die with the context */
     if (!b->lws)
         return;
     lws_context_destroy(b->lws);

@@ -12,9 +12,12 @@ extern const struct qb_plugin qb_plugin_checkin;
 extern const struct qb_plugin qb_plugin_signup;
 extern const struct qb_plugin qb_plugin_schedule;
 extern const struct qb_plugin qb_plugin_talks;
+extern const struct qb_plugin qb_plugin_insight;
 
 const struct qb_plugin *const qb_builtin_plugins[] = {
-        &qb_plugin_guard,    &qb_plugin_help,    &qb_plugin_welcome,
-        &qb_plugin_ranking,  &qb_plugin_checkin, &qb_plugin_signup,
-        &qb_plugin_schedule, &qb_plugin_talks,   NULL,
+        &qb_plugin_guard,    &qb_plugin_help,
+        &qb_plugin_welcome,  &qb_plugin_ranking,
+        &qb_plugin_checkin,  &qb_plugin_signup,
+        &qb_plugin_schedule, &qb_plugin_talks,
+        &qb_plugin_insight,  NULL,
 };

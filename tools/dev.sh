@@ -4,18 +4,23 @@
 #                          simulator playing a small lively community (SQLite in sandbox/)
 #   tools/dev.sh test      install what is missing, build (plain and ASan+UBSan, warnings
 #                          as errors) and run the whole test suite under CTest
-# Only apt-get is used to install; nothing is downloaded from anywhere else.
+# apt-get installs the system packages; npm (from web/package-lock.json) only the browser-test
+# tools of the dashboard. The dashboard itself is shipped built in web/dist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev
           libcjson-dev libsqlite3-dev libssl-dev libpcre2-dev tzdata sqlite3 ca-certificates openssl
           zbar-tools)
+# The dashboard's browser test: Debian's chromium, CJK fonts, and playwright-core from the npm
+# registry (web/package-lock.json); node and npm from Debian when the machine has none.
+TEST_PACKAGES=(chromium fonts-noto-cjk)
+command -v npm >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs npm)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-install_missing() {
+install_missing() { # install_missing [extra packages...]
     local missing=()
-    for p in "${PACKAGES[@]}"; do
+    for p in "${PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -33,7 +38,11 @@ build() { # build DIR [cmake args...]
 }
 
 cmd_test() {
-    install_missing
+    install_missing "${TEST_PACKAGES[@]}"
+    if [ ! -d web/node_modules/playwright-core ]; then
+        echo "== installing the dashboard's test packages (npm ci in web/)"
+        (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    fi
     echo "== build (warnings as errors)"
     build build
     echo "== tests"

@@ -4,6 +4,7 @@
  */
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -402,4 +403,10 @@ const char *qb_strerror(int err)
     default:
         return "unknown error";
     }
+}
+
+bool qb_ipv4_literal(const char *host)
+{
+    struct in_addr a;
+    return host && inet_pton(AF_INET, host, &a) == 1;
 }

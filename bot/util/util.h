@@ -46,6 +46,10 @@ size_t qb_utf8_sanitize(char *s, size_t len);
 /* Number of code points in a valid UTF-8 string. */
 size_t qb_utf8_len(const char *s);
 
+/* Is host an IPv4 address literal ("127.0.0.1")? Listeners use it to keep such a host on
+ * an IPv4 socket: lws 4.1 with IPv6 binds [::], every interface, when given an IPv4 address. */
+bool qb_ipv4_literal(const char *host);
+
 /* Constant-time equality of two NUL-terminated secrets (time depends only on lengths). */
 bool qb_secret_eq(const char *a, const char *b);
 
@@ -55,7 +59,7 @@ int qb_parse_duration(const char *s, int64_t *out_ms);
 /* Clock. Real wall time unless a fake clock is installed (tests). */
 int64_t qb_clock_now(void);     /* Unix ms */
 double qb_clock_mono(void);     /* monotonic seconds for deadlines and liveness: always real
-                                  * time, like the loop's timers, even under a fake clock */
+                                 * time, like the loop's timers, even under a fake clock */
 void qb_clock_fake(int64_t ms); /* install or move the fake clock; 0 restores the real clock */
 void qb_clock_advance(int64_t ms);
 bool qb_clock_is_fake(void);

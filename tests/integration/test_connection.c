@@ -370,6 +370,10 @@ TEST(reverse_mode_accepts_good_token_refuses_bad_and_replaces_sockets)
               "[{\"name\":\"rev\",\"mode\":\"reverse\",\"self_id\":\"10001\",\"token\":\"t0k\"}]",
               NULL);
     CHECK(f.bot->listen_port > 0);
+    int loopback = 0, other = 0; /* "127.0.0.1" (the default) means loopback only */
+    h_listeners(f.bot->listen_port, &loopback, &other);
+    CHECK_INT(loopback, 1);
+    CHECK_INT(other, 0);
     char url[200];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/onebot/v11/ws", f.bot->listen_port);
 

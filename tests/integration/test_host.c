@@ -148,7 +148,54 @@ static const struct qb_plugin probe_plugin = {
         .check = probe_check,
 };
 
-static const struct qb_plugin *const test_plugins[] = {&probe_plugin, NULL};
+/* Two onlookers of join events: `late` is an ordinary plugin after probe, `watcher` an
+ * observer (analytics) that also sees what probe handled, told by whom. */
+struct onlooker {
+    int seen;
+    char handled_by[32];
+};
+
+static int onlooker_init(struct qb_ctx *c)
+{
+    qb_set_state(c, calloc(1, sizeof(struct onlooker)));
+    return qb_state(c) ? QB_OK : QB_ENOMEM;
+}
+
+static int onlooker_event(struct qb_ctx *c, const struct qb_event *ev)
+{
+    struct onlooker *o = qb_state(c);
+    o->seen++;
+    qb_strlcpy(o->handled_by, ev->handled_by ? ev->handled_by : "", sizeof o->handled_by);
+    return QB_HANDLED; /* ignored for an observer; stops nobody after `late` anyway */
+}
+
+static const struct qb_plugin late_plugin = {
+        .abi = QB_PLUGIN_ABI,
+        .name = "late",
+        .version = "1",
+        .priority = 200,
+        .event_mask = QB_EVMASK(QB_EV_MEMBER_JOIN),
+        .default_on = true,
+        .init = onlooker_init,
+        .on_event = onlooker_event,
+        .shutdown = probe_shutdown,
+};
+
+static const struct qb_plugin watcher_plugin = {
+        .abi = QB_PLUGIN_ABI,
+        .name = "watcher",
+        .version = "1",
+        .priority = 900,
+        .event_mask = QB_EVMASK(QB_EV_MEMBER_JOIN),
+        .default_on = true,
+        .init = onlooker_init,
+        .on_event = onlooker_event,
+        .shutdown = probe_shutdown,
+        .observer = true,
+};
+
+static const struct qb_plugin *const test_plugins[] = {&probe_plugin, &late_plugin, &watcher_plugin,
+                                                       NULL};
 
 /* ---- fixture ---- */
 
@@ -399,6 +446,44 @@ TEST(join_event_reaches_plugin_only_where_enabled)
     fx_done(&f);
 }
 
+static struct onlooker *onlooker_of(struct fx *f, const struct qb_plugin *p)
+{
+    for (size_t i = 0; i < f->bot->nplugins; i++)
+        if (f->bot->plugins[i].plugin == p)
+            return f->bot->plugins[i].state;
+    return NULL;
+}
+
+static bool watcher_saw_two(void *ud)
+{
+    struct onlooker *o = onlooker_of(ud, &watcher_plugin);
+    return o && o->seen >= 2;
+}
+
+TEST(observers_see_handled_events_and_others_do_not)
+{
+    struct fx f;
+    fx_start(&f);
+    CHECK(h_run_until(f.loop, connected, &f, 5));
+    qb_sim_member_join(f.sim, "100", "30002", "invite", "20001"); /* probe handles it */
+    h_run_for(f.loop, 0.5);
+    struct onlooker *late = onlooker_of(&f, &late_plugin);
+    struct onlooker *watcher = onlooker_of(&f, &watcher_plugin);
+    CHECK(late && watcher);
+    if (!late || !watcher) {
+        fx_done(&f);
+        return;
+    }
+    CHECK_INT(late->seen, 0);
+    CHECK_INT(watcher->seen, 1);
+    CHECK_STR(watcher->handled_by, "probe");
+    qb_sim_member_join(f.sim, "200", "30001", "approve", "20002"); /* probe is off there */
+    CHECK(h_run_until(f.loop, watcher_saw_two, &f, 5));
+    CHECK_INT(late->seen, 1);
+    CHECK_STR(watcher->handled_by, "late"); /* late handled it: the watcher still sees it */
+    fx_done(&f);
+}
+
 int main(void)
 {
     RUN(commands_follow_names_aliases_prefixes_and_group_rules);
@@ -407,5 +492,6 @@ int main(void)
     RUN(editing_a_rules_file_in_place_reloads_it);
     RUN(schedules_arrive_as_events_and_storage_works);
     RUN(join_event_reaches_plugin_only_where_enabled);
+    RUN(observers_see_handled_events_and_others_do_not);
     return test_done();
 }

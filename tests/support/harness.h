@@ -134,6 +134,33 @@ static inline int h_log_rows(struct qb_bot *b, const char *direction, const char
     return n;
 }
 
+/* Listening TCP sockets on port: how many are on loopback (127.0.0.1, ::1 or the v4-mapped
+ * ::ffff:127.0.0.1) and how many on anything else (0.0.0.0, [::] ...), from /proc/net. */
+static inline void h_listeners(int port, int *loopback, int *other)
+{
+    *loopback = *other = 0;
+    const char *files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    for (int k = 0; k < 2; k++) {
+        FILE *f = fopen(files[k], "r");
+        char line[512];
+        while (f && fgets(line, sizeof line, f)) {
+            char addr[40];
+            unsigned lport, state;
+            if (sscanf(line, " %*d: %39[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", addr, &lport,
+                       &state) != 3 ||
+                state != 0x0A || (int)lport != port)
+                continue;
+            if (!strcmp(addr, "0100007F") || !strcmp(addr, "0000000000000000FFFF00000100007F") ||
+                !strcmp(addr, "00000000000000000000000001000000"))
+                (*loopback)++;
+            else
+                (*other)++;
+        }
+        if (f)
+            fclose(f);
+    }
+}
+
 /* ---- the plugin fixture: one loop, the simulator and the bot core with only the plugins
  * under test, in a temporary folder (database, rules/). Plugin tests embed it as `struct
  * h_fx fx` or use it directly; each adds its own groups, members and rules files. ---- */

@@ -127,6 +127,9 @@ struct qb_event {
     const char *sched_key;     /* QB_EV_SCHEDULE: the key given at creation */
     const char *sched_payload; /* QB_EV_SCHEDULE: the payload given at creation */
     int64_t sched_late_ms;     /* QB_EV_SCHEDULE: how late it fires (bot was down) */
+    const char *handled_by;    /* for observer plugins: the plugin that handled the event
+                                  (the guard for a recalled ad, a plugin for its command), or
+                                  NULL; set by the core while it dispatches */
 };
 
 void qb_event_init(struct qb_event *ev);

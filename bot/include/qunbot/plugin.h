@@ -52,6 +52,11 @@ struct qb_plugin {
      * Runs for every rules file section naming the plugin, so check-config reports it as
      * file:line:col and a reload with such an edit keeps the previous rules. */
     int (*check)(const void *settings, char *why, size_t n);
+
+    /* Observers (analytics) also receive the events another plugin handled, after it, with
+     * ev->handled_by naming that plugin; an observer's verdict is ignored and its commands
+     * are not routed for handled events. */
+    bool observer;
 };
 
 /* The plugin's private state pointer (NULL until set). The plugin frees it in shutdown. */
