@@ -19,7 +19,7 @@
 #include "scheduler.h"
 #include "storage.h"
 
-#define DRAIN_SECS 5.0
+#define DRAIN_SECS  5.0
 #define COMMIT_SECS 0.05 /* batch log writes for up to 50 ms */
 
 static void commit_now(struct qb_bot *b)

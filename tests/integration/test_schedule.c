@@ -325,13 +325,13 @@ TEST(check_hook_rejects_broken_cron_and_unknown_placeholders)
     struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
     h_fx_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"schedule\": "
-                "{\"enabled\": true, \"posts\": [\"0 8 * * 8|坏的|hi\"]}}}");
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"schedule\": "
+               "{\"enabled\": true, \"posts\": [\"0 8 * * 8|坏的|hi\"]}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("field 5 (day of week)"));
     h_fx_rules(&f, "main.json",
-                "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"schedule\": "
-                "{\"enabled\": true, \"posts\": [\"0 8 * * *|话题|今天：{itme}\"]}}}");
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"plugins\": {\"schedule\": "
+               "{\"enabled\": true, \"posts\": [\"0 8 * * *|话题|今天：{itme}\"]}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("{itme}"));
     qb_clock_advance(30 * MIN); /* the old rules still post */

@@ -3,7 +3,9 @@
  * the forms spammers write (full-width and spaced dots, IPs, invite links) and the everyday
  * text that must not look like a link; allow/deny lists with subdomains; phone, QQ, WeChat
  * and "加我" offers in evasion spellings (through qb_rules_normalize) and the chat that must
- * not count (dates, prices, order numbers); hostile 5000-character messages are handled (their speed is benchmarked, not timed here).
+ * not count (dates, prices, order numbers); hostile 5000-character messages are handled
+ * (their speed is benchmarked, not timed here).
+ *
  * link: qb_rules
  */
 #include <stdio.h>

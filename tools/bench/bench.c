@@ -87,7 +87,7 @@ static bool all_replies(struct bench *B)
 
 static const char *const texts[] = {
         "大家早上好！今天也要加油", "这本书真的推荐，看完很有收获", "有没有人周末一起去图书馆？",
-        "收到，谢谢管理员", "晚上的分享几点开始？", "哈哈哈哈太真实了",
+        "收到，谢谢管理员",         "晚上的分享几点开始？",         "哈哈哈哈太真实了",
 };
 
 static double phase_ingest(struct bench *B)
@@ -193,7 +193,8 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     struct stat stb;
     long long dbsize = stat(db, &stb) == 0 ? (long long)stb.st_size : -1;
-    printf("| messages | events/s in | commands | replies/s | avg reply latency | max RSS (bot+sim) "
+    printf("| messages | events/s in | commands | replies/s | avg reply latency | max RSS "
+           "(bot+sim) "
            "| log rows | db size |\n|---|---|---|---|---|---|---|---|\n");
     printf("| %ld | %.0f | %ld | %.0f | %.1f ms | %.1f MiB | %lld | %.1f MiB |\n", B.messages,
            (double)B.messages / ingest, B.commands, (double)B.commands / cmds, latency,
