@@ -172,6 +172,8 @@ static int open_db(const char *path, sqlite3 **db)
                 *db ? sqlite3_errmsg(*db) : "out of memory");
         return 2;
     }
+    /* map the file: a report over a big group then reads pages without a system call each */
+    sqlite3_exec(*db, "PRAGMA mmap_size = 268435456", NULL, NULL, NULL);
     if (!table_exists(*db, "insight_activity") || !table_exists(*db, "insight_members")) {
         fprintf(stderr,
                 "qunbot report: this database has no insight data yet: run the bot with the "

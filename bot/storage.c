@@ -101,8 +101,10 @@ int qb_store_open(const char *path, struct qb_store **out, char *err, size_t err
     }
     sqlite3_busy_timeout(st->db, 5000);
     char why[300] = "";
-    if (exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", why,
-             sizeof why) != QB_OK ||
+    if (exec(st,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+             " PRAGMA mmap_size=268435456;",
+             why, sizeof why) != QB_OK ||
         qb_store_migrate(st, "core", core_migrations, why, sizeof why) != QB_OK) {
         snprintf(err, errlen, "database %s: %s", path, why);
         qb_store_close(st);

@@ -138,6 +138,114 @@ struct qb_insight_edge {
 void qb_insight_pagerank(size_t n, const struct qb_insight_edge *e, size_t ne, double d,
                          double *rank);
 
+/* ------------------------------------------------------------------ newcomers, effects,
+ * invites, bridges, moderation by detector (metrics_newcomers.c, metrics_effects.c,
+ * metrics_social.c; formulas in docs/INSIGHT.md "Newcomers, effects, invites, bridges and
+ * moderation"). In these structs a negative double / int means "none" (JSON null). */
+
+struct qb_insight_newcomer {
+    char user_id[QB_ID_MAX];
+    char name[128];
+    int64_t joined_ms;
+    int64_t first_msg_ms;           /* first message after joining; 0: none by the report end */
+    int first_msg_replied;          /* 1 / 0; -1: never spoke, or the message is not kept */
+    double first_reply_s;           /* seconds to the first reply; -1 none */
+    int64_t unanswered_question_ms; /* first unanswered question in the first 14 days; 0 none */
+};
+
+struct qb_insight_newcomers {
+    int64_t joined, spoke, spoke_7d, first_replied;
+    double activation_rate;           /* spoke_7d / joined (0 when none joined) */
+    double median_first_msg_s;        /* -1 none */
+    double median_first_reply_s;      /* -1 none */
+    struct qb_insight_newcomer *list; /* newest join first, at most 200; owned */
+    size_t n_list;
+    struct qb_insight_newcomer *unanswered; /* those with an unanswered question, max 50; owned */
+    size_t n_unanswered;
+};
+/* Members who joined in the range. out is freed with qb_insight_newcomers_free. */
+int qb_insight_newcomers(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
+                         int64_t now_ms, struct qb_insight_newcomers *out, char *err,
+                         size_t errlen);
+void qb_insight_newcomers_free(struct qb_insight_newcomers *n);
+
+#define QB_INSIGHT_EFFECT_WINDOW_H 3
+struct qb_insight_effect {
+    char kind[12];   /* "talk" | "post" | "broadcast" */
+    char label[128]; /* talk topic, post name, broadcast name */
+    int64_t ts;
+    int window_h;
+    int64_t messages, speakers, joins;
+    double base_messages, base_speakers, base_joins; /* -1 when base_weeks is 0 */
+    int base_weeks;                                  /* 0..4 previous weeks averaged */
+    double lift;                                     /* messages / base_messages; -1 none */
+};
+/* Talks, scheduled posts and broadcasts of the range that can be measured by now_ms, newest
+ * first, at most 50. *out allocated (caller frees with free()). */
+int qb_insight_effects(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
+                       int64_t now_ms, struct qb_insight_effect **out, size_t *n, char *err,
+                       size_t errlen);
+
+struct qb_insight_inviter {
+    char user_id[QB_ID_MAX];
+    char name[128];
+    int64_t invited, stayed, left;
+};
+struct qb_insight_invitee {
+    char inviter[QB_ID_MAX];
+    char user_id[QB_ID_MAX];
+    char name[128];
+    int64_t joined_ms;
+    int stayed;      /* 1 / 0; -1 joined less than 7 days before the range end */
+    int64_t left_ms; /* 0 while in the group */
+};
+struct qb_insight_invites {
+    struct qb_insight_inviter *leaderboard; /* at most 50; owned */
+    size_t n_leaderboard;
+    struct qb_insight_invitee *tree; /* joins in the range, at most 500; owned */
+    size_t n_tree;
+};
+int qb_insight_invites(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
+                       struct qb_insight_invites *out, char *err, size_t errlen);
+void qb_insight_invites_free(struct qb_insight_invites *inv);
+
+/* Communities by deterministic weighted label propagation (pure, metrics_social.c) on the
+ * undirected graph of n nodes (edge weights of both directions added): nodes in index order
+ * take the label with the highest neighbour weight (ties: smallest label) until nothing
+ * changes or 50 rounds. label[n] gets communities numbered 0.. by size (largest first; ties:
+ * the one with the smallest node first). Returns the number of communities (singletons
+ * included); 0 when out of memory (every node then its own label). */
+size_t qb_insight_communities(size_t n, const struct qb_insight_edge *e, size_t ne, size_t *label);
+
+struct qb_insight_bridge {
+    char user_id[QB_ID_MAX];
+    char name[128];
+    size_t community;
+    int64_t reached;      /* other communities their edges go into (>= 2) */
+    double outside_share; /* weight to other communities / weight */
+    double weight;        /* total weight of their edges */
+};
+struct qb_insight_bridges {
+    int64_t count;  /* communities with at least 2 members */
+    int64_t *sizes; /* their sizes, largest first; owned */
+    size_t n_sizes;
+    struct qb_insight_bridge *v; /* at most 30; owned */
+    size_t n;
+};
+int qb_insight_bridges(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
+                       struct qb_insight_bridges *out, char *err, size_t errlen);
+void qb_insight_bridges_free(struct qb_insight_bridges *b);
+
+struct qb_insight_moderation {
+    char detector[64]; /* guard detector, or "manual" for recalls by admins */
+    int64_t hits, acted, cases, pardoned;
+};
+/* Guard hits of the range by detector (and recalls as "manual"), most hits first. *out
+ * allocated (caller frees with free()); empty when the guard never ran. */
+int qb_insight_moderation_by(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
+                             struct qb_insight_moderation **out, size_t *n, char *err,
+                             size_t errlen);
+
 /* ------------------------------------------------------------------ the whole report */
 
 struct qb_insight_word {
@@ -160,6 +268,13 @@ struct qb_insight_report {
     int64_t *daily_messages; /* one per local day of the range */
     int64_t *daily_active;
     size_t n_days;
+    struct qb_insight_newcomers newcomers;
+    struct qb_insight_effect *effects;
+    size_t n_effects;
+    struct qb_insight_invites invites;
+    struct qb_insight_bridges bridges; /* also the communities */
+    struct qb_insight_moderation *moderation_by;
+    size_t n_moderation_by;
 };
 
 int qb_insight_report(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,

@@ -196,6 +196,64 @@ int ins_check_args(sqlite3 *db, const char *group_id, const struct qb_insight_ra
     return QB_OK;
 }
 
+/* ---- member ids → dense indexes ---- */
+
+static uint64_t ids_hash(const char *k)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+    return h;
+}
+
+static int ids_grow(struct ins_ids *ids)
+{
+    size_t cap = ids->cap ? ids->cap * 2 : 1024;
+    int64_t *slot = calloc(cap, sizeof *slot);
+    if (!slot)
+        return QB_ENOMEM;
+    for (size_t i = 0; i < ids->n; i++) {
+        size_t j = ids_hash(ids->keys[i]) & (cap - 1);
+        while (slot[j])
+            j = (j + 1) & (cap - 1);
+        slot[j] = (int64_t)i + 1;
+    }
+    free(ids->slot);
+    ids->slot = slot;
+    ids->cap = cap;
+    return QB_OK;
+}
+
+int64_t ins_ids_get(struct ins_ids *ids, const char *id)
+{
+    if (!id)
+        id = "";
+    if ((ids->n + 1) * 2 > ids->cap && ids_grow(ids) != QB_OK)
+        return -1;
+    size_t j = ids_hash(id) & (ids->cap - 1);
+    for (; ids->slot[j]; j = (j + 1) & (ids->cap - 1))
+        if (!strcmp(ids->keys[ids->slot[j] - 1], id))
+            return ids->slot[j] - 1;
+    if (ids->n == ids->cap_keys) {
+        size_t cap = ids->cap_keys ? ids->cap_keys * 2 : 512;
+        char(*keys)[QB_ID_MAX] = realloc(ids->keys, cap * sizeof *keys);
+        if (!keys)
+            return -1;
+        ids->keys = keys;
+        ids->cap_keys = cap;
+    }
+    qb_strlcpy(ids->keys[ids->n], id, QB_ID_MAX);
+    ids->slot[j] = (int64_t)ids->n + 1;
+    return (int64_t)ids->n++;
+}
+
+void ins_ids_free(struct ins_ids *ids)
+{
+    free(ids->keys);
+    free(ids->slot);
+    memset(ids, 0, sizeof *ids);
+}
+
 /* ---- the range ---- */
 
 int qb_insight_range_parse(const char *since, int64_t now_ms, const char *tz,
@@ -228,19 +286,46 @@ int qb_insight_range_parse(const char *since, int64_t now_ms, const char *tz,
 
 /* ---- overview ---- */
 
-/* Distinct (user, local day) pairs from the window before the range through its end:
- * average DAU, trailing-7-day WAU and trailing-30-day MAU over the range's days. */
+/* Per member, a bit per day from 29 days before the range through its end. */
+struct day_bits {
+    struct ins_ids ids;
+    unsigned char *seen; /* ids.n rows of ndays bytes */
+    size_t rows;
+    int64_t ndays;
+};
+
+static int day_bits_set(struct day_bits *db, const char *user, int64_t d)
+{
+    int64_t u = ins_ids_get(&db->ids, user);
+    if (u < 0)
+        return QB_ENOMEM;
+    if ((size_t)u >= db->rows) {
+        size_t rows = db->rows ? db->rows * 2 : 256;
+        unsigned char *seen = realloc(db->seen, rows * (size_t)db->ndays);
+        if (!seen)
+            return QB_ENOMEM;
+        memset(seen + db->rows * (size_t)db->ndays, 0, (rows - db->rows) * (size_t)db->ndays);
+        db->seen = seen;
+        db->rows = rows;
+    }
+    if (d >= 0 && d < db->ndays)
+        db->seen[(size_t)u * (size_t)db->ndays + (size_t)d] = 1;
+    return QB_OK;
+}
+
+/* Average DAU, trailing-7-day WAU and trailing-30-day MAU over the range's days, from the
+ * days each member spoke (daily rollup, and the hourly one for the range's last day). */
 static int active_windows(sqlite3 *db, const char *group_id, const struct ins_bounds *b,
                           struct qb_insight_overview *o, char *err, size_t errlen)
 {
-    int64_t first = b->day0 - 29, ndays = b->day1 - first + 1, nrange = b->day1 - b->day0 + 1;
+    int64_t first = b->day0 - 29, nrange = b->day1 - b->day0 + 1;
     char d_first[11];
     ins_civil_fmt(first, d_first);
     sqlite3_stmt *st = NULL;
     int rc = ins_prepare(db,
-                         "SELECT user_id, day FROM insight_activity WHERE group_id = ?1"
-                         " AND day >= ?2 AND (day < ?3 OR (day = ?3 AND hour <= ?4))"
-                         " GROUP BY user_id, day ORDER BY user_id, day",
+                         "SELECT user_id, day FROM insight_member_days WHERE group_id = ?1"
+                         " AND day >= ?2 AND day < ?3 UNION ALL SELECT user_id, day FROM"
+                         " insight_activity WHERE group_id = ?1 AND day = ?3 AND hour <= ?4",
                          &st, err, errlen);
     if (rc != QB_OK)
         return rc;
@@ -248,82 +333,80 @@ static int active_windows(sqlite3 *db, const char *group_id, const struct ins_bo
     sqlite3_bind_text(st, 2, d_first, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, b->d1, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 4, b->h1);
-    unsigned char *seen = calloc((size_t)ndays, 1);
-    int64_t *dau = calloc((size_t)ndays, sizeof *dau), *wau = calloc((size_t)ndays, sizeof *wau),
-            *mau = calloc((size_t)ndays, sizeof *mau);
-    if (!seen || !dau || !wau || !mau) {
-        sqlite3_finalize(st);
-        free(seen), free(dau), free(wau), free(mau);
-        return QB_ENOMEM;
-    }
-    char cur[QB_ID_MAX] = "";
-    bool any = false;
-    for (bool more = true; more;) {
-        int step = sqlite3_step(st);
-        const char *u = step == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-        if (any && (!u || strcmp(u, cur))) { /* close one user: windows with any active day */
-            for (int64_t i = 29; i < ndays; i++) {
-                bool w = false, m = false;
-                for (int64_t k = 0; k < 30 && !m; k++)
-                    if (seen[i - k]) {
-                        m = true;
-                        w = k < 7;
-                    }
-                dau[i] += seen[i];
-                wau[i] += w;
-                mau[i] += m;
-            }
-            memset(seen, 0, (size_t)ndays);
-        }
-        if (!u) {
-            more = false;
-            break;
-        }
-        qb_strlcpy(cur, u, sizeof cur);
-        any = true;
-        int64_t d = ins_civil_parse((const char *)sqlite3_column_text(st, 1));
-        if (d >= first && d <= b->day1)
-            seen[d - first] = 1;
-    }
+    struct day_bits bits = {.ndays = b->day1 - first + 1};
+    while (rc == QB_OK && sqlite3_step(st) == SQLITE_ROW)
+        rc = day_bits_set(&bits, (const char *)sqlite3_column_text(st, 0),
+                          ins_civil_parse((const char *)sqlite3_column_text(st, 1)) - first);
     sqlite3_finalize(st);
     double sd = 0, sw = 0, sm = 0;
-    for (int64_t i = 29; i < ndays; i++)
-        sd += (double)dau[i], sw += (double)wau[i], sm += (double)mau[i];
+    for (size_t u = 0; rc == QB_OK && u < bits.ids.n; u++) {
+        const unsigned char *seen = bits.seen + u * (size_t)bits.ndays;
+        int64_t last = INT64_MIN / 2; /* the latest day (index) this member spoke */
+        for (int64_t i = 0; i < bits.ndays; i++) {
+            if (seen[i])
+                last = i;
+            if (i < 29)
+                continue;
+            sd += seen[i];
+            sw += i - last < 7;
+            sm += i - last < 30;
+        }
+    }
+    free(bits.seen);
+    ins_ids_free(&bits.ids);
     o->dau = sd / (double)nrange;
     o->wau = sw / (double)nrange;
     o->mau = sm / (double)nrange;
     o->dau_mau = o->mau > 0 ? o->dau / o->mau : 0;
-    free(seen), free(dau), free(wau), free(mau);
-    return QB_OK;
+    return rc;
 }
 
+static int cmp_desc_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x < y) - (x > y);
+}
+
+/* Messages and speakers of the range, and the share of the top 10 % of speakers. */
 static int speakers_share(sqlite3 *db, const char *group_id, const struct ins_bounds *b,
                           struct qb_insight_overview *o, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    int rc = ins_prepare(db,
-                         "SELECT SUM(messages) AS m FROM insight_activity WHERE group_id = ?1"
-                         " AND" INS_IN_RANGE "GROUP BY user_id ORDER BY m DESC",
-                         &st, err, errlen);
+    int rc = ins_prepare(db, "SELECT user_id, messages FROM" INS_MEMBER_DAYS, &st, err, errlen);
     if (rc != QB_OK)
         return rc;
     ins_bind_bounds(st, group_id, b);
-    int64_t *v = NULL, n = 0, cap = 0, total = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            int64_t *nv = realloc(v, (size_t)cap * sizeof *v);
-            if (!nv) {
-                free(v);
-                sqlite3_finalize(st);
-                return QB_ENOMEM;
+    struct ins_ids ids = {0};
+    int64_t *v = NULL, total = 0;
+    size_t cap = 0;
+    while (rc == QB_OK && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t u = ins_ids_get(&ids, (const char *)sqlite3_column_text(st, 0));
+        if (u >= 0 && (size_t)u >= cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            int64_t *nv = realloc(v, ncap * sizeof *nv);
+            if (nv) {
+                memset(nv + cap, 0, (ncap - cap) * sizeof *nv);
+                v = nv;
+                cap = ncap;
             }
-            v = nv;
         }
-        v[n] = sqlite3_column_int64(st, 0);
-        total += v[n++];
+        if (u < 0 || (size_t)u >= cap) {
+            rc = QB_ENOMEM;
+            break;
+        }
+        int64_t m = sqlite3_column_int64(st, 1);
+        v[u] += m;
+        total += m;
     }
     sqlite3_finalize(st);
+    int64_t n = (int64_t)ids.n;
+    ins_ids_free(&ids);
+    if (rc != QB_OK) {
+        free(v);
+        return rc;
+    }
+    if (n > 1)
+        qsort(v, (size_t)n, sizeof *v, cmp_desc_i64);
     o->active_members = n;
     o->messages = total;
     int64_t top = (n + 9) / 10, sum = 0;
@@ -483,8 +566,8 @@ int qb_insight_heatmap(sqlite3 *db, const char *group_id, const struct qb_insigh
     ins_bounds_of(r, &b);
     sqlite3_stmt *st = NULL;
     rc = ins_prepare(db,
-                     "SELECT weekday, hour, SUM(messages) FROM insight_activity WHERE group_id = ?1"
-                     " AND" INS_IN_RANGE "GROUP BY weekday, hour",
+                     "SELECT weekday, hour, SUM(messages) FROM insight_group_hours"
+                     " WHERE group_id = ?1 AND" INS_IN_RANGE "GROUP BY weekday, hour",
                      &st, err, errlen);
     if (rc != QB_OK)
         return rc;

@@ -38,6 +38,17 @@ void ins_bounds_of(const struct qb_insight_range *r, struct ins_bounds *b);
 /* The SQL condition for those bounds with parameters ?2..?5 (d0, h0, d1, h1). */
 #define INS_IN_RANGE                                                                               \
     " (day > ?2 OR (day = ?2 AND hour >= ?3)) AND (day < ?4 OR (day = ?4 AND hour <= ?5)) "
+/* Rows (user_id, day, messages) of the range from the daily rollup for the days strictly
+ * inside it, and from the hourly rollup for its first and last day (hours cut as above; two
+ * equality lookups, so the planner never turns them into a scan of the days between); a
+ * member may have several rows on those two days. Same parameters as INS_IN_RANGE. */
+#define INS_EDGE_HOURS                                                                             \
+    " SELECT user_id, day, messages FROM insight_activity WHERE group_id = ?1 AND day = ?2"        \
+    " AND hour >= ?3 AND (?2 < ?4 OR hour <= ?5) UNION ALL SELECT user_id, day, messages"          \
+    " FROM insight_activity WHERE group_id = ?1 AND day = ?4 AND ?4 > ?2 AND hour <= ?5 "
+#define INS_MEMBER_DAYS                                                                            \
+    " (SELECT user_id, day, messages FROM insight_member_days WHERE group_id = ?1"                 \
+    " AND day > ?2 AND day < ?4 UNION ALL" INS_EDGE_HOURS ") "
 /* Bind group_id to ?1 and the bounds to ?2..?5. */
 void ins_bind_bounds(sqlite3_stmt *st, const char *group_id, const struct ins_bounds *b);
 
@@ -50,6 +61,18 @@ bool ins_table_exists(sqlite3 *db, const char *name);
 /* Check the arguments every metric takes. */
 int ins_check_args(sqlite3 *db, const char *group_id, const struct qb_insight_range *r, char *err,
                    size_t errlen);
+/* Member ids seen while reading rows, each given a dense index 0, 1, … in order of first
+ * sight (open addressing). Owns its arrays; ins_ids_free releases them. */
+struct ins_ids {
+    char (*keys)[QB_ID_MAX];
+    size_t n, cap_keys;
+    int64_t *slot; /* index + 1, 0 = empty */
+    size_t cap;
+};
+/* The index of id (added when new), or -1 when memory runs out. */
+int64_t ins_ids_get(struct ins_ids *ids, const char *id);
+void ins_ids_free(struct ins_ids *ids);
+
 void ins_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "metrics_internal.h"
+#include "util/util.h"
 
 const char *qb_insight_stage_name(enum qb_insight_stage s)
 {
@@ -135,10 +136,7 @@ static int range_messages(sqlite3 *db, const char *group_id, const struct qb_ins
     struct ins_bounds b;
     ins_bounds_of(r, &b);
     sqlite3_stmt *st = NULL;
-    int rc = ins_prepare(db,
-                         "SELECT user_id, SUM(messages) FROM insight_activity WHERE group_id = ?1"
-                         " AND" INS_IN_RANGE "GROUP BY user_id",
-                         &st, err, errlen);
+    int rc = ins_prepare(db, "SELECT user_id, messages FROM" INS_MEMBER_DAYS, &st, err, errlen);
     if (rc != QB_OK)
         return rc;
     ins_bind_bounds(st, group_id, &b);
@@ -220,27 +218,78 @@ static int other_figures(sqlite3 *db, const char *group_id, const struct qb_insi
     return rc;
 }
 
+/* One pass over the conversation graph's edges touched since the range start (in key
+ * order, so the kinds of one src → dst pair are adjacent): replies and @s received, the
+ * distinct members who replied to / @ each member, and the edges for PageRank. */
+struct edges {
+    struct qb_insight_edge *e;
+    size_t n, cap;
+};
+
+static int edges_add(struct edges *g, long s, long d, double w)
+{
+    if (g->n && g->e[g->n - 1].src == (size_t)s && g->e[g->n - 1].dst == (size_t)d) {
+        g->e[g->n - 1].w += w;
+        return QB_OK;
+    }
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 256;
+        struct qb_insight_edge *e = realloc(g->e, cap * sizeof *e);
+        if (!e)
+            return QB_ENOMEM;
+        g->e = e;
+        g->cap = cap;
+    }
+    g->e[g->n++] = (struct qb_insight_edge){(size_t)s, (size_t)d, w};
+    return QB_OK;
+}
+
+static int read_edges(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
+                      struct roster *ro, struct edges *g, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = ins_prepare(db,
+                         "SELECT src, dst, kind, n FROM insight_edges WHERE group_id = ?1"
+                         " AND src <> dst AND last_ms >= ?2 ORDER BY src, dst",
+                         &st, err, errlen);
+    if (rc != QB_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, group_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, r->since_ms);
+    char prev[2][QB_ID_MAX] = {"", ""};
+    while (rc == QB_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *src = (const char *)sqlite3_column_text(st, 0);
+        const char *dst = (const char *)sqlite3_column_text(st, 1);
+        const char *kind = (const char *)sqlite3_column_text(st, 2);
+        int64_t n = sqlite3_column_int64(st, 3);
+        long d = find(ro, dst);
+        if (!src || d < 0 || n <= 0)
+            continue;
+        if (kind && !strcmp(kind, "reply"))
+            ro->m[d].replies_received += n;
+        else if (kind && !strcmp(kind, "at"))
+            ro->m[d].mentions_received += n;
+        if (strcmp(prev[0], src) || strcmp(prev[1], dst)) /* a new pair: one more replier */
+            ro->repliers[d]++;
+        qb_strlcpy(prev[0], src, sizeof prev[0]);
+        qb_strlcpy(prev[1], dst, sizeof prev[1]);
+        long s = find(ro, src); /* a member who left before the range: not in the graph */
+        if (s < 0)
+            continue;
+        ro->m[s].degree += (double)n;
+        ro->m[d].degree += (double)n;
+        rc = edges_add(g, s, d, (double)n);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int insight_figures(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
-                           struct roster *ro, char *err, size_t errlen)
+                           struct roster *ro, struct edges *g, char *err, size_t errlen)
 {
     int rc = range_messages(db, group_id, r, ro, err, errlen);
     if (rc == QB_OK)
-        rc = add_by_user(db,
-                         "SELECT dst, SUM(n) FROM insight_edges WHERE group_id = ?1 AND kind ="
-                         " 'reply' AND src <> dst AND last_ms >= ?2 AND ?3 > 0 GROUP BY dst",
-                         group_id, r, ro, offsetof(struct qb_insight_member, replies_received), err,
-                         errlen);
-    if (rc == QB_OK)
-        rc = add_by_user(db,
-                         "SELECT dst, SUM(n) FROM insight_edges WHERE group_id = ?1 AND kind ="
-                         " 'at' AND src <> dst AND last_ms >= ?2 AND ?3 > 0 GROUP BY dst",
-                         group_id, r, ro, offsetof(struct qb_insight_member, mentions_received),
-                         err, errlen);
-    if (rc == QB_OK)
-        rc = add_by_user(db,
-                         "SELECT dst, COUNT(DISTINCT src) FROM insight_edges WHERE group_id = ?1"
-                         " AND src <> dst AND last_ms >= ?2 AND ?3 > 0 GROUP BY dst",
-                         group_id, r, ro, SIZE_MAX, err, errlen);
+        rc = read_edges(db, group_id, r, ro, g, err, errlen);
     if (rc == QB_OK)
         rc = add_by_user(db,
                          "SELECT inviter, COUNT(*) FROM insight_members WHERE group_id = ?1 AND"
@@ -252,52 +301,16 @@ static int insight_figures(sqlite3 *db, const char *group_id, const struct qb_in
     return rc;
 }
 
-/* The conversation graph over the roster: weighted degree and PageRank. */
-static int graph(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
-                 struct roster *ro, char *err, size_t errlen)
+/* PageRank over the roster's edges. */
+static int graph(struct roster *ro, const struct edges *g)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = ins_prepare(db,
-                         "SELECT src, dst, SUM(n) FROM insight_edges WHERE group_id = ?1 AND"
-                         " src <> dst AND last_ms >= ?2 GROUP BY src, dst",
-                         &st, err, errlen);
-    if (rc != QB_OK)
-        return rc;
-    sqlite3_bind_text(st, 1, group_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, r->since_ms);
-    struct qb_insight_edge *e = NULL;
-    size_t ne = 0, cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        long s = find(ro, (const char *)sqlite3_column_text(st, 0));
-        long d = find(ro, (const char *)sqlite3_column_text(st, 1));
-        double w = (double)sqlite3_column_int64(st, 2);
-        if (s < 0 || d < 0 || w <= 0)
-            continue;
-        if (ne == cap) {
-            cap = cap ? cap * 2 : 64;
-            struct qb_insight_edge *n2 = realloc(e, cap * sizeof *e);
-            if (!n2) {
-                free(e);
-                sqlite3_finalize(st);
-                return QB_ENOMEM;
-            }
-            e = n2;
-        }
-        e[ne++] = (struct qb_insight_edge){(size_t)s, (size_t)d, w};
-        ro->m[s].degree += w;
-        ro->m[d].degree += w;
-    }
-    sqlite3_finalize(st);
     double *rank = ro->n ? malloc(ro->n * sizeof *rank) : NULL;
-    if (ro->n && !rank) {
-        free(e);
+    if (ro->n && !rank)
         return QB_ENOMEM;
-    }
-    qb_insight_pagerank(ro->n, e, ne, 0.85, rank);
+    qb_insight_pagerank(ro->n, g->e, g->n, 0.85, rank);
     for (size_t i = 0; i < ro->n; i++)
         ro->m[i].pagerank = rank[i];
     free(rank);
-    free(e);
     return QB_OK;
 }
 
@@ -375,13 +388,15 @@ int qb_insight_members(sqlite3 *db, const char *group_id, const struct qb_insigh
         st = &def;
     }
     struct roster ro = {0};
+    struct edges g = {0};
     rc = load_roster(db, group_id, r, &ro, err, errlen);
     if (rc == QB_OK)
-        rc = insight_figures(db, group_id, r, &ro, err, errlen);
+        rc = insight_figures(db, group_id, r, &ro, &g, err, errlen);
     if (rc == QB_OK)
         rc = other_figures(db, group_id, r, &ro, err, errlen);
     if (rc == QB_OK)
-        rc = graph(db, group_id, r, &ro, err, errlen);
+        rc = graph(&ro, &g);
+    free(g.e);
     if (rc != QB_OK) {
         free(ro.m);
         free(ro.repliers);
@@ -494,7 +509,7 @@ int qb_insight_cohorts(sqlite3 *db, const char *group_id, const struct qb_insigh
                      &st, err, errlen);
     if (rc == QB_OK)
         rc = ins_prepare(db,
-                         "SELECT 1 FROM insight_activity WHERE group_id = ?1 AND user_id = ?2"
+                         "SELECT 1 FROM insight_member_days WHERE group_id = ?1 AND user_id = ?2"
                          " AND day >= ?3 AND day <= ?4 LIMIT 1",
                          &act, err, errlen);
     if (rc != QB_OK) {

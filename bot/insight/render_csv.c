@@ -1,7 +1,9 @@
 /*
  * render_csv.c — the engagement report as CSV for spreadsheets: UTF-8 with a BOM (so Excel
- * shows Chinese), sections overview, daily, heatmap, members, cohorts and words, each with a
- * header row and separated by a blank line; RFC 4180 quoting and CRLF line ends.
+ * shows Chinese), sections overview, daily, heatmap, members, cohorts, words, then newcomer
+ * figures and list, effects, inviters, invite tree, communities, bridges and moderation by
+ * detector, each with a header row and separated by a blank line; RFC 4180 quoting and CRLF
+ * line ends.
  *
  * Text fields that a spreadsheet would run as a formula (starting with = + - @, tab or CR)
  * get a leading apostrophe; numbers are written as plain numbers. Reads a filled report and
@@ -250,12 +252,170 @@ static void words(const struct qb_insight_report *rep, FILE *out)
     }
 }
 
+/* A figure where a negative value means "none" (an empty field). */
+static void opt(FILE *out, double v)
+{
+    if (v >= 0 && isfinite(v))
+        num(out, v);
+}
+
+/* 1 / 0, or empty when unknown (negative). */
+static void tri(FILE *out, int v)
+{
+    if (v >= 0)
+        fputc(v ? '1' : '0', out);
+}
+
+static void newcomer_figures(const struct qb_insight_report *rep, FILE *out)
+{
+    const struct qb_insight_newcomers *n = &rep->newcomers;
+    fputs("newcomer_figure,value\r\n", out);
+    kv_int(out, "joined", n->joined);
+    kv_int(out, "spoke", n->spoke);
+    kv_int(out, "spoke_7d", n->spoke_7d);
+    kv_num(out, "activation_rate", n->activation_rate);
+    fputs("median_first_msg_s,", out);
+    opt(out, n->spoke > 0 ? n->median_first_msg_s : -1);
+    eol(out);
+    kv_int(out, "first_replied", n->first_replied);
+    fputs("median_first_reply_s,", out);
+    opt(out, n->first_replied > 0 ? n->median_first_reply_s : -1);
+    eol(out);
+}
+
+static void newcomer_list(const struct qb_insight_report *rep, FILE *out)
+{
+    const struct qb_insight_newcomers *n = &rep->newcomers;
+    fputs("newcomer_id,name,joined,first_message,first_msg_replied,first_reply_s,"
+          "unanswered_question\r\n",
+          out);
+    struct tz_scope s;
+    tz_enter(rep->range.tz, &s);
+    for (size_t i = 0; n->list && i < n->n_list; i++) {
+        const struct qb_insight_newcomer *m = &n->list[i];
+        char joined[32], first[32], question[32];
+        when(m->joined_ms, joined);
+        when(m->first_msg_ms, first);
+        when(m->unanswered_question_ms, question);
+        field(out, m->user_id);
+        fputc(',', out);
+        field(out, m->name);
+        fprintf(out, ",%s,%s,", joined, first);
+        tri(out, m->first_msg_ms > 0 ? m->first_msg_replied : -1);
+        fputc(',', out);
+        opt(out, m->first_reply_s);
+        fprintf(out, ",%s\r\n", question);
+    }
+    tz_leave(&s);
+}
+
+static void effects(const struct qb_insight_report *rep, FILE *out)
+{
+    fputs("kind,label,time,window_h,messages,speakers,joins,base_messages,base_speakers,"
+          "base_joins,base_weeks,lift\r\n",
+          out);
+    struct tz_scope s;
+    tz_enter(rep->range.tz, &s);
+    for (size_t i = 0; rep->effects && i < rep->n_effects; i++) {
+        const struct qb_insight_effect *e = &rep->effects[i];
+        bool base = e->base_weeks > 0;
+        char t[32];
+        when(e->ts, t);
+        field(out, e->kind);
+        fputc(',', out);
+        field(out, e->label);
+        fprintf(out, ",%s,%d,%lld,%lld,%lld,", t, e->window_h, (long long)e->messages,
+                (long long)e->speakers, (long long)e->joins);
+        opt(out, base ? e->base_messages : -1);
+        fputc(',', out);
+        opt(out, base ? e->base_speakers : -1);
+        fputc(',', out);
+        opt(out, base ? e->base_joins : -1);
+        fprintf(out, ",%d,", e->base_weeks);
+        opt(out, e->lift);
+        eol(out);
+    }
+    tz_leave(&s);
+}
+
+static void inviters(const struct qb_insight_report *rep, FILE *out)
+{
+    const struct qb_insight_invites *inv = &rep->invites;
+    fputs("inviter_id,name,invited,stayed,left\r\n", out);
+    for (size_t i = 0; inv->leaderboard && i < inv->n_leaderboard; i++) {
+        const struct qb_insight_inviter *v = &inv->leaderboard[i];
+        field(out, v->user_id);
+        fputc(',', out);
+        field(out, v->name);
+        fprintf(out, ",%lld,%lld,%lld\r\n", (long long)v->invited, (long long)v->stayed,
+                (long long)v->left);
+    }
+}
+
+static void invite_tree(const struct qb_insight_report *rep, FILE *out)
+{
+    const struct qb_insight_invites *inv = &rep->invites;
+    fputs("invited_by,user_id,name,joined,stayed,left\r\n", out);
+    struct tz_scope s;
+    tz_enter(rep->range.tz, &s);
+    for (size_t i = 0; inv->tree && i < inv->n_tree; i++) {
+        const struct qb_insight_invitee *v = &inv->tree[i];
+        char joined[32], left[32];
+        when(v->joined_ms, joined);
+        when(v->left_ms, left);
+        field(out, v->inviter);
+        fputc(',', out);
+        field(out, v->user_id);
+        fputc(',', out);
+        field(out, v->name);
+        fprintf(out, ",%s,", joined);
+        tri(out, v->stayed);
+        fprintf(out, ",%s\r\n", left);
+    }
+    tz_leave(&s);
+}
+
+static void communities(const struct qb_insight_report *rep, FILE *out)
+{
+    fputs("community,size\r\n", out);
+    for (size_t i = 0; rep->bridges.sizes && i < rep->bridges.n_sizes; i++)
+        fprintf(out, "%zu,%lld\r\n", i, (long long)rep->bridges.sizes[i]);
+}
+
+static void bridges(const struct qb_insight_report *rep, FILE *out)
+{
+    fputs("bridge_id,name,community,reached,outside_share,weight\r\n", out);
+    for (size_t i = 0; rep->bridges.v && i < rep->bridges.n; i++) {
+        const struct qb_insight_bridge *v = &rep->bridges.v[i];
+        field(out, v->user_id);
+        fputc(',', out);
+        field(out, v->name);
+        fprintf(out, ",%zu,%lld,", v->community, (long long)v->reached);
+        num(out, v->outside_share);
+        fputc(',', out);
+        num(out, v->weight);
+        eol(out);
+    }
+}
+
+static void moderation_by(const struct qb_insight_report *rep, FILE *out)
+{
+    fputs("detector,hits,acted,cases,pardoned\r\n", out);
+    for (size_t i = 0; rep->moderation_by && i < rep->n_moderation_by; i++) {
+        const struct qb_insight_moderation *m = &rep->moderation_by[i];
+        field(out, m->detector);
+        fprintf(out, ",%lld,%lld,%lld,%lld\r\n", (long long)m->hits, (long long)m->acted,
+                (long long)m->cases, (long long)m->pardoned);
+    }
+}
+
 int qb_insight_render_csv(const struct qb_insight_report *rep, FILE *out)
 {
     if (!rep || !out)
         return QB_EINVAL;
-    void (*const sections[])(const struct qb_insight_report *,
-                             FILE *) = {overview, daily, heatmap, members, cohorts, words};
+    void (*const sections[])(const struct qb_insight_report *, FILE *) = {
+            overview,      daily,   heatmap,  members,     cohorts,     words,   newcomer_figures,
+            newcomer_list, effects, inviters, invite_tree, communities, bridges, moderation_by};
     fputs("\xEF\xBB\xBF", out);
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
         if (i)

@@ -1,7 +1,9 @@
 /*
  * render_html.c — the engagement report as one self-contained HTML page: overview cards,
  * inline SVG charts drawn here (daily messages and speakers, weekday × hour heatmap, stage
- * funnel), a shaded cohort retention table, top members and hot words.
+ * funnel), a shaded cohort retention table, top members, hot words, newcomer activation,
+ * effects of talks and posts, the invite leaderboard, bridge members and moderation by
+ * detector.
  *
  * Reads a filled report and writes to the caller's stream; owns nothing after it returns.
  * The page loads no external resources and needs no JavaScript. Every string that came
@@ -406,6 +408,217 @@ static void words(const struct qb_insight_report *rep, FILE *out)
     fputs("</div></section>\n", out);
 }
 
+/* ------------------------------------------------------------------ newcomers, effects,
+ * invites, bridges, moderation */
+
+/* "YYYY-MM-DD HH:MM" local to the report, or "—" for 0. */
+static void local_when(const char *tz, int64_t ms, char out[32])
+{
+    struct tm tm;
+    if (ms <= 0 || ins_local(tz, ms, &tm) != QB_OK) {
+        snprintf(out, 32, "—");
+        return;
+    }
+    snprintf(out, 32, "%04d-%02d-%02d %02d:%02d", (tm.tm_year + 1900) % 10000,
+             (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100);
+}
+
+/* A member cell: the name (or the id) and the id, escaped. */
+static void who(FILE *out, const char *name, const char *user_id)
+{
+    esc(out, name && *name ? name : user_id);
+    fputs(" <span class=\"muted\">", out);
+    esc(out, user_id);
+    fputs("</span>", out);
+}
+
+/* Seconds as a short duration: "12 分钟", "3.5 小时", "2.0 天". */
+static void span(double s, char *out, size_t n)
+{
+    if (s < 0 || !isfinite(s))
+        snprintf(out, n, "—");
+    else if (s < 3600)
+        snprintf(out, n, "%.0f 分钟", s / 60.0);
+    else if (s < 86400)
+        snprintf(out, n, "%.1f 小时", s / 3600.0);
+    else
+        snprintf(out, n, "%.1f 天", s / 86400.0);
+}
+
+static void newcomers(const struct qb_insight_report *rep, FILE *out)
+{
+    const struct qb_insight_newcomers *n = &rep->newcomers;
+    fputs("<section><h2>新成员激活</h2>\n", out);
+    if (!n->joined) {
+        fputs("<p class=\"muted\">本期没有新成员入群。</p></section>\n", out);
+        return;
+    }
+    char first[32], reply[32];
+    span(n->spoke > 0 ? n->median_first_msg_s : -1, first, sizeof first);
+    span(n->first_replied > 0 ? n->median_first_reply_s : -1, reply, sizeof reply);
+    fprintf(out,
+            "<p>入群 %lld 人 · 已发言 %lld 人 · 7 天内发言 %lld 人（激活率 %.0f%%）· "
+            "首次发言中位 %s · 首条消息被回复 %lld 人，回复中位 %s</p>\n",
+            (long long)n->joined, (long long)n->spoke, (long long)n->spoke_7d,
+            finite_or(n->activation_rate, 0) * 100.0, first, (long long)n->first_replied, reply);
+    if (!n->n_unanswered) {
+        fputs("<p class=\"muted\">没有新成员的提问被冷落。</p></section>\n", out);
+        return;
+    }
+    fputs("<table><thead><tr><th>提问没人回复的新成员</th><th>入群</th><th>提问时间</th>"
+          "</tr></thead><tbody>\n",
+          out);
+    for (size_t i = 0; n->unanswered && i < n->n_unanswered; i++) {
+        const struct qb_insight_newcomer *m = &n->unanswered[i];
+        char joined[32], asked[32];
+        local_when(rep->range.tz, m->joined_ms, joined);
+        local_when(rep->range.tz, m->unanswered_question_ms, asked);
+        fputs("<tr><td>", out);
+        who(out, m->name, m->user_id);
+        fprintf(out, "</td><td>%s</td><td>%s</td></tr>\n", joined, asked);
+    }
+    fputs("</tbody></table><div class=\"legend\">入群 14 天内提的第一个没人回复的问题</div>"
+          "</section>\n",
+          out);
+}
+
+static const char *effect_kind(const char *kind)
+{
+    if (!strcmp(kind, "talk"))
+        return "分享会";
+    if (!strcmp(kind, "post"))
+        return "定时消息";
+    if (!strcmp(kind, "broadcast"))
+        return "群发";
+    return "其他";
+}
+
+static void effects(const struct qb_insight_report *rep, FILE *out)
+{
+    fputs("<section><h2>活动效果</h2>\n", out);
+    if (!rep->n_effects || !rep->effects) {
+        fputs("<p class=\"muted\">本期没有可衡量的分享会、定时消息或群发。</p></section>\n", out);
+        return;
+    }
+    fputs("<table><thead><tr><th>类型</th><th>内容</th><th>时间</th>"
+          "<th class=\"num\">消息（平时）</th><th class=\"num\">发言人数（平时）</th>"
+          "<th class=\"num\">入群（平时）</th><th class=\"num\">提升</th></tr></thead>"
+          "<tbody>\n",
+          out);
+    for (size_t i = 0; i < rep->n_effects; i++) {
+        const struct qb_insight_effect *e = &rep->effects[i];
+        char t[32];
+        local_when(rep->range.tz, e->ts, t);
+        fprintf(out, "<tr><td>%s</td><td>", effect_kind(e->kind));
+        esc(out, e->label);
+        fprintf(out, "</td><td>%s</td>", t);
+        bool base = e->base_weeks > 0;
+        const int64_t now[3] = {e->messages, e->speakers, e->joins};
+        const double was[3] = {e->base_messages, e->base_speakers, e->base_joins};
+        for (int k = 0; k < 3; k++) {
+            if (base)
+                fprintf(out, "<td class=\"num\">%lld（%.1f）</td>", (long long)now[k],
+                        finite_or(was[k], 0));
+            else
+                fprintf(out, "<td class=\"num\">%lld（—）</td>", (long long)now[k]);
+        }
+        if (e->lift >= 0 && isfinite(e->lift))
+            fprintf(out, "<td class=\"num\">×%.2f</td></tr>\n", e->lift);
+        else
+            fputs("<td class=\"num muted\">—</td></tr>\n", out);
+    }
+    fprintf(out,
+            "</tbody></table><div class=\"legend\">活动开始那个小时起 %d 小时内（按整点），"
+            "括号里是前几周同一星期同一时段的平均；提升 = 消息 ÷ 平时消息</div></section>\n",
+            QB_INSIGHT_EFFECT_WINDOW_H);
+}
+
+static void inviters(const struct qb_insight_report *rep, FILE *out)
+{
+    const struct qb_insight_invites *inv = &rep->invites;
+    fputs("<section><h2>邀请排行</h2>\n", out);
+    if (!inv->n_leaderboard || !inv->leaderboard) {
+        fputs("<p class=\"muted\">还没有记录到邀请入群。</p></section>\n", out);
+        return;
+    }
+    fputs("<table><thead><tr><th class=\"num\">#</th><th>邀请人</th><th class=\"num\">邀请"
+          "</th><th class=\"num\">留下</th><th class=\"num\">已退群</th></tr></thead>"
+          "<tbody>\n",
+          out);
+    for (size_t i = 0; i < inv->n_leaderboard; i++) {
+        const struct qb_insight_inviter *v = &inv->leaderboard[i];
+        fprintf(out, "<tr><td class=\"num\">%zu</td><td>", i + 1);
+        who(out, v->name, v->user_id);
+        fprintf(out,
+                "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
+                "<td class=\"num\">%lld</td></tr>\n",
+                (long long)v->invited, (long long)v->stayed, (long long)v->left);
+    }
+    fprintf(out,
+            "</tbody></table><div class=\"legend\">截至本期末的全部邀请；留下 = 入群 7 "
+            "天后仍在群里。"
+            "本期被邀请入群 %zu 人（明细见 CSV 或 JSON 导出）</div></section>\n",
+            inv->n_tree);
+}
+
+static void bridges(const struct qb_insight_report *rep, FILE *out)
+{
+    const struct qb_insight_bridges *br = &rep->bridges;
+    fputs("<section><h2>桥梁成员</h2>\n", out);
+    fprintf(out, "<p>交流圈子 %lld 个", (long long)br->count);
+    for (size_t i = 0; br->sizes && i < br->n_sizes && i < 10; i++)
+        fprintf(out, "%s%lld", i ? "、" : "，人数 ", (long long)br->sizes[i]);
+    fputs(br->n_sizes > 10 ? "……</p>\n" : "</p>\n", out);
+    if (!br->n || !br->v) {
+        fputs("<p class=\"muted\">没有同时连接两个以上圈子的成员。</p></section>\n", out);
+        return;
+    }
+    fputs("<table><thead><tr><th>成员</th><th class=\"num\">所在圈子</th>"
+          "<th class=\"num\">连接其他圈子</th><th class=\"num\">圈外互动占比</th>"
+          "<th class=\"num\">互动次数</th></tr></thead><tbody>\n",
+          out);
+    for (size_t i = 0; i < br->n; i++) {
+        const struct qb_insight_bridge *v = &br->v[i];
+        fputs("<tr><td>", out);
+        who(out, v->name, v->user_id);
+        fprintf(out,
+                "</td><td class=\"num\">%zu</td><td class=\"num\">%lld</td>"
+                "<td class=\"num\">%.0f%%</td><td class=\"num\">%.0f</td></tr>\n",
+                v->community + 1, (long long)v->reached, finite_or(v->outside_share, 0) * 100.0,
+                finite_or(v->weight, 0));
+    }
+    fputs("</tbody></table><div class=\"legend\">圈子由回复和 @ 关系自动划分（1 号最大）；"
+          "桥梁成员与至少两个别的圈子都有互动</div></section>\n",
+          out);
+}
+
+static void moderation_by(const struct qb_insight_report *rep, FILE *out)
+{
+    fputs("<section><h2>按检测器的管理次数</h2>\n", out);
+    if (!rep->n_moderation_by || !rep->moderation_by) {
+        fputs("<p class=\"muted\">本期没有违规处理记录。</p></section>\n", out);
+        return;
+    }
+    fputs("<table><thead><tr><th>检测器</th><th class=\"num\">命中</th>"
+          "<th class=\"num\">已处理</th><th class=\"num\">案件</th>"
+          "<th class=\"num\">已赦免</th></tr></thead><tbody>\n",
+          out);
+    for (size_t i = 0; i < rep->n_moderation_by; i++) {
+        const struct qb_insight_moderation *m = &rep->moderation_by[i];
+        fputs("<tr><td>", out);
+        if (!strcmp(m->detector, "manual"))
+            fputs("管理员撤回 <span class=\"muted\">manual</span>", out);
+        else
+            esc(out, m->detector);
+        fprintf(out,
+                "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
+                "<td class=\"num\">%lld</td><td class=\"num\">%lld</td></tr>\n",
+                (long long)m->hits, (long long)m->acted, (long long)m->cases,
+                (long long)m->pardoned);
+    }
+    fputs("</tbody></table></section>\n", out);
+}
+
 int qb_insight_render_html(const struct qb_insight_report *rep, FILE *out)
 {
     if (!rep || !out)
@@ -418,6 +631,11 @@ int qb_insight_render_html(const struct qb_insight_report *rep, FILE *out)
     cohorts(rep, out);
     members(rep, out);
     words(rep, out);
+    newcomers(rep, out);
+    effects(rep, out);
+    inviters(rep, out);
+    bridges(rep, out);
+    moderation_by(rep, out);
     fputs("<footer>qunbot " QB_VERSION " · 数据来自机器人记录的群互动，仅供群管理参考</footer>\n"
           "</main></body></html>\n",
           out);

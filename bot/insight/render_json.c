@@ -5,6 +5,7 @@
  * to the range's zone.
  *
  * Reads a filled report and writes to the caller's stream; owns nothing after it returns.
+ * Newcomers, effects, invites, communities, bridges and moderation_by follow the words.
  * The member list is streamed one object at a time. Strings are made valid UTF-8 before cJSON
  * escapes them. Never touches the database.
  */
@@ -249,6 +250,138 @@ static void words(struct jb *b, cJSON *root, const struct qb_insight_report *rep
     }
 }
 
+/* ------------------------------------------------------------------ newcomers, effects,
+ * invites, bridges, moderation */
+
+/* A time that is 0 when there is none. */
+static void add_ms(struct jb *b, cJSON *o, const char *key, int64_t ms)
+{
+    add_opt(b, o, key, ms > 0 ? (double)ms : -1);
+}
+
+/* A tri-state: 1 true, 0 false, negative null. */
+static void add_tri(struct jb *b, cJSON *o, const char *key, int v)
+{
+    chk(b, v < 0 ? cJSON_AddNullToObject(o, key) : cJSON_AddBoolToObject(o, key, v != 0));
+}
+
+static void newcomer(struct jb *b, cJSON *a, const struct qb_insight_newcomer *m)
+{
+    cJSON *o = push_obj(b, a);
+    add_str(b, o, "user_id", m->user_id);
+    add_str(b, o, "name", m->name);
+    add_int(b, o, "joined_ms", m->joined_ms);
+    add_ms(b, o, "first_msg_ms", m->first_msg_ms);
+    add_tri(b, o, "first_msg_replied", m->first_msg_ms > 0 ? m->first_msg_replied : -1);
+    add_opt(b, o, "first_reply_s", m->first_reply_s);
+    add_ms(b, o, "unanswered_question_ms", m->unanswered_question_ms);
+}
+
+static void newcomers(struct jb *b, cJSON *root, const struct qb_insight_newcomers *n)
+{
+    cJSON *o = add_obj(b, root, "newcomers");
+    add_int(b, o, "joined", n->joined);
+    add_int(b, o, "spoke", n->spoke);
+    add_int(b, o, "spoke_7d", n->spoke_7d);
+    add_num(b, o, "activation_rate", n->activation_rate);
+    add_opt(b, o, "median_first_msg_s", n->spoke > 0 ? n->median_first_msg_s : -1);
+    add_int(b, o, "first_replied", n->first_replied);
+    add_opt(b, o, "median_first_reply_s", n->first_replied > 0 ? n->median_first_reply_s : -1);
+    cJSON *list = add_arr(b, o, "list");
+    for (size_t i = 0; n->list && i < n->n_list; i++)
+        newcomer(b, list, &n->list[i]);
+    cJSON *un = add_arr(b, o, "unanswered");
+    for (size_t i = 0; n->unanswered && i < n->n_unanswered; i++)
+        newcomer(b, un, &n->unanswered[i]);
+}
+
+static void effects(struct jb *b, cJSON *root, const struct qb_insight_report *rep)
+{
+    cJSON *a = add_arr(b, root, "effects");
+    for (size_t i = 0; rep->effects && i < rep->n_effects; i++) {
+        const struct qb_insight_effect *e = &rep->effects[i];
+        bool base = e->base_weeks > 0;
+        cJSON *o = push_obj(b, a);
+        add_str(b, o, "kind", e->kind);
+        add_str(b, o, "label", e->label);
+        add_int(b, o, "ts", e->ts);
+        add_int(b, o, "window_h", e->window_h);
+        add_int(b, o, "messages", e->messages);
+        add_int(b, o, "speakers", e->speakers);
+        add_int(b, o, "joins", e->joins);
+        add_opt(b, o, "base_messages", base ? e->base_messages : -1);
+        add_opt(b, o, "base_speakers", base ? e->base_speakers : -1);
+        add_opt(b, o, "base_joins", base ? e->base_joins : -1);
+        add_int(b, o, "base_weeks", e->base_weeks);
+        add_opt(b, o, "lift", e->lift);
+    }
+}
+
+static void invites(struct jb *b, cJSON *root, const struct qb_insight_invites *inv)
+{
+    cJSON *o = add_obj(b, root, "invites");
+    cJSON *lb = add_arr(b, o, "leaderboard");
+    for (size_t i = 0; inv->leaderboard && i < inv->n_leaderboard; i++) {
+        const struct qb_insight_inviter *v = &inv->leaderboard[i];
+        cJSON *x = push_obj(b, lb);
+        add_str(b, x, "user_id", v->user_id);
+        add_str(b, x, "name", v->name);
+        add_int(b, x, "invited", v->invited);
+        add_int(b, x, "stayed", v->stayed);
+        add_int(b, x, "left", v->left);
+    }
+    cJSON *tr = add_arr(b, o, "tree");
+    for (size_t i = 0; inv->tree && i < inv->n_tree; i++) {
+        const struct qb_insight_invitee *v = &inv->tree[i];
+        cJSON *x = push_obj(b, tr);
+        add_str(b, x, "inviter", v->inviter);
+        add_str(b, x, "user_id", v->user_id);
+        add_str(b, x, "name", v->name);
+        add_int(b, x, "joined_ms", v->joined_ms);
+        add_tri(b, x, "stayed", v->stayed);
+        add_ms(b, x, "left_ms", v->left_ms);
+    }
+}
+
+static void bridges(struct jb *b, cJSON *root, const struct qb_insight_bridges *br)
+{
+    cJSON *c = add_obj(b, root, "communities");
+    add_int(b, c, "count", br->count);
+    cJSON *sizes = add_arr(b, c, "sizes");
+    for (size_t i = 0; sizes && br->sizes && i < br->n_sizes; i++) {
+        cJSON *n = cJSON_CreateNumber((double)br->sizes[i]);
+        if (!n || !cJSON_AddItemToArray(sizes, n)) {
+            cJSON_Delete(n);
+            b->ok = false;
+        }
+    }
+    cJSON *a = add_arr(b, root, "bridges");
+    for (size_t i = 0; br->v && i < br->n; i++) {
+        const struct qb_insight_bridge *v = &br->v[i];
+        cJSON *o = push_obj(b, a);
+        add_str(b, o, "user_id", v->user_id);
+        add_str(b, o, "name", v->name);
+        add_int(b, o, "community", (int64_t)v->community);
+        add_int(b, o, "reached", v->reached);
+        add_num(b, o, "outside_share", v->outside_share);
+        add_num(b, o, "weight", v->weight);
+    }
+}
+
+static void moderation_by(struct jb *b, cJSON *root, const struct qb_insight_report *rep)
+{
+    cJSON *a = add_arr(b, root, "moderation_by");
+    for (size_t i = 0; rep->moderation_by && i < rep->n_moderation_by; i++) {
+        const struct qb_insight_moderation *m = &rep->moderation_by[i];
+        cJSON *o = push_obj(b, a);
+        add_str(b, o, "detector", m->detector);
+        add_int(b, o, "hits", m->hits);
+        add_int(b, o, "acted", m->acted);
+        add_int(b, o, "cases", m->cases);
+        add_int(b, o, "pardoned", m->pardoned);
+    }
+}
+
 int qb_insight_render_json(const struct qb_insight_report *rep, FILE *out)
 {
     if (!rep || !out)
@@ -267,6 +400,11 @@ int qb_insight_render_json(const struct qb_insight_report *rep, FILE *out)
         heatmap(&b, root, rep);
         cohorts(&b, root, rep);
         words(&b, root, rep);
+        newcomers(&b, root, &rep->newcomers);
+        effects(&b, root, rep);
+        invites(&b, root, &rep->invites);
+        bridges(&b, root, &rep->bridges);
+        moderation_by(&b, root, rep);
     }
     char *text = b.ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);

@@ -16,6 +16,26 @@ static void pct(char *out, size_t n, double v)
     snprintf(out, n, "%.0f%%", v * 100.0);
 }
 
+/* At most two lines: newcomers' activation and their unanswered questions. */
+static void newcomer_lines(struct qb_buf *b, const struct qb_insight_newcomers *n)
+{
+    if (n->joined > 0) {
+        char rate[16];
+        pct(rate, sizeof rate, n->activation_rate);
+        qb_buf_printf(b, "新人 7 天内发言 %lld/%lld（%s）· 首条消息被回复 %lld 人\n",
+                      (long long)n->spoke_7d, (long long)n->joined, rate,
+                      (long long)n->first_replied);
+    }
+    if (!n->n_unanswered || !n->unanswered)
+        return;
+    for (size_t i = 0; i < n->n_unanswered && i < 3; i++)
+        qb_buf_printf(b, "%s%s", i ? "、" : "新人提问没人回复：",
+                      n->unanswered[i].name[0] ? n->unanswered[i].name : n->unanswered[i].user_id);
+    if (n->n_unanswered > 3)
+        qb_buf_printf(b, " 等 %zu 人", n->n_unanswered);
+    qb_buf_puts(b, "\n");
+}
+
 char *qb_insight_render_text(const struct qb_insight_report *rep)
 {
     struct qb_buf b;
@@ -32,6 +52,7 @@ char *qb_insight_render_text(const struct qb_insight_report *rep)
     qb_buf_printf(&b, "日活 %.1f · 月活 %.1f · 粘性 %s\n", o->dau, o->mau, stick);
     qb_buf_printf(&b, "入群 %lld · 退群 %lld · 净增 %+lld\n", (long long)o->joins,
                   (long long)o->leaves, (long long)o->net_growth);
+    newcomer_lines(&b, &rep->newcomers);
     if (o->median_response_s >= 0)
         qb_buf_printf(&b, "提问 %lld 个 · 未回复 %lld · 回复中位 %.0f 分钟\n",
                       (long long)o->questions, (long long)o->unanswered_questions,

@@ -197,22 +197,29 @@ static int daily(sqlite3 *db, const char *group_id, const struct qb_insight_rang
     rep->daily_active = calloc(rep->n_days, sizeof *rep->daily_active);
     if (!rep->daily_messages || !rep->daily_active)
         return QB_ENOMEM;
-    sqlite3_stmt *st = NULL;
-    int rc = ins_prepare(db,
-                         "SELECT day, SUM(messages), COUNT(DISTINCT user_id) FROM insight_activity"
-                         " WHERE group_id = ?1 AND" INS_IN_RANGE "GROUP BY day",
-                         &st, err, errlen);
-    if (rc != QB_OK)
-        return rc;
-    ins_bind_bounds(st, group_id, &b);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t d = ins_civil_parse((const char *)sqlite3_column_text(st, 0)) - b.day0;
-        if (d < 0 || d >= (int64_t)rep->n_days)
-            continue;
-        rep->daily_messages[d] = sqlite3_column_int64(st, 1);
-        rep->daily_active[d] = sqlite3_column_int64(st, 2);
+    /* the days inside the range from the daily rollup (one row per member and day), its
+     * first and last day from the hourly one, cut at the range's hours */
+    static const char *const sql[2] = {
+            "SELECT day, SUM(messages), COUNT(*) FROM insight_member_days WHERE group_id = ?1"
+            " AND day > ?2 AND day < ?4 AND ?3 = ?3 AND ?5 = ?5 GROUP BY day",
+            "SELECT day, SUM(messages), COUNT(DISTINCT user_id) FROM (" INS_EDGE_HOURS ")"
+            " GROUP BY day",
+    };
+    for (int q = 0; q < 2; q++) {
+        sqlite3_stmt *st = NULL;
+        int rc = ins_prepare(db, sql[q], &st, err, errlen);
+        if (rc != QB_OK)
+            return rc;
+        ins_bind_bounds(st, group_id, &b);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int64_t d = ins_civil_parse((const char *)sqlite3_column_text(st, 0)) - b.day0;
+            if (d < 0 || d >= (int64_t)rep->n_days)
+                continue;
+            rep->daily_messages[d] = sqlite3_column_int64(st, 1);
+            rep->daily_active[d] = sqlite3_column_int64(st, 2);
+        }
+        sqlite3_finalize(st);
     }
-    sqlite3_finalize(st);
     return QB_OK;
 }
 
@@ -238,6 +245,18 @@ int qb_insight_report_with(sqlite3 *db, const char *group_id, const struct qb_in
         rc = daily(db, group_id, r, out, err, errlen);
     if (rc == QB_OK)
         rc = hot_words(db, group_id, r, out, err, errlen);
+    if (rc == QB_OK)
+        rc = qb_insight_newcomers(db, group_id, r, now_ms, &out->newcomers, err, errlen);
+    if (rc == QB_OK)
+        rc = qb_insight_effects(db, group_id, r, now_ms, &out->effects, &out->n_effects, err,
+                                errlen);
+    if (rc == QB_OK)
+        rc = qb_insight_invites(db, group_id, r, &out->invites, err, errlen);
+    if (rc == QB_OK)
+        rc = qb_insight_bridges(db, group_id, r, &out->bridges, err, errlen);
+    if (rc == QB_OK)
+        rc = qb_insight_moderation_by(db, group_id, r, &out->moderation_by, &out->n_moderation_by,
+                                      err, errlen);
     if (rc != QB_OK) {
         if (rc == QB_ENOMEM)
             ins_err(err, errlen, "内存不足，报告没有生成");
@@ -267,4 +286,13 @@ void qb_insight_report_free(struct qb_insight_report *rep)
     rep->cohorts = NULL;
     rep->daily_messages = rep->daily_active = NULL;
     rep->n_members = rep->n_cohorts = rep->n_days = 0;
+    qb_insight_newcomers_free(&rep->newcomers);
+    free(rep->effects);
+    rep->effects = NULL;
+    rep->n_effects = 0;
+    qb_insight_invites_free(&rep->invites);
+    qb_insight_bridges_free(&rep->bridges);
+    free(rep->moderation_by);
+    rep->moderation_by = NULL;
+    rep->n_moderation_by = 0;
 }

@@ -144,6 +144,8 @@ static const char *const guard_migrations[] = {
         " hash BIGINT NOT NULL, ts BIGINT NOT NULL, group_id TEXT NOT NULL,"
         " user_id TEXT NOT NULL, UNIQUE (hash, ts, group_id, user_id));"
         "CREATE INDEX guard_fingerprints_ts ON guard_fingerprints(ts);",
+        /* v2: reports count a period's hits per detector */
+        "CREATE INDEX guard_hits_ts ON guard_hits(group_id, ts);",
         NULL,
 };
 

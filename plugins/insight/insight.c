@@ -58,17 +58,35 @@ static int insight_check(const void *settings, char *why, size_t n)
     return QB_OK;
 }
 
+/* Arm a persisted schedule once. Re-creating it at every start would move a run missed while
+ * the bot was down to the next occurrence, so it would never fire late; the armed spec (cron
+ * and timezone) is remembered and the schedule is only replaced when that changes. */
+static void arm_once(struct qb_ctx *c, const char *key, const char *cron, const char *what)
+{
+    char kv_key[64], spec[160];
+    snprintf(kv_key, sizeof kv_key, "armed:%s", key);
+    const char *tz = qb_timezone(c, NULL);
+    snprintf(spec, sizeof spec, "%s|%s", cron, tz);
+    char *had = qb_kv_get(c, kv_key);
+    bool same = had && !strcmp(had, spec);
+    free(had);
+    if (same)
+        return;
+    if (qb_schedule_cron(c, key, cron, tz, NULL) != QB_OK) {
+        qb_log(QB_LOG_WARN, "insight: %s could not be scheduled", what);
+        return;
+    }
+    qb_kv_set(c, kv_key, spec);
+}
+
 static int insight_init(struct qb_ctx *c)
 {
     struct insight_state *s = calloc(1, sizeof *s);
     if (!s)
         return QB_ENOMEM;
     qb_set_state(c, s);
-    /* Persisted schedules: re-creating them at start keeps one of each. */
-    if (qb_schedule_cron(c, "prune", "30 4 * * *", NULL, NULL) != QB_OK)
-        qb_log(QB_LOG_WARN, "insight: the daily prune of old message rows could not be scheduled");
-    if (qb_schedule_cron(c, "digest", "0 9 * * MON", NULL, NULL) != QB_OK)
-        qb_log(QB_LOG_WARN, "insight: the Monday digest could not be scheduled");
+    arm_once(c, "prune", "30 4 * * *", "the daily prune of old message rows");
+    arm_once(c, "digest", "0 9 * * MON", "the Monday digest");
     return QB_OK;
 }
 

@@ -48,7 +48,10 @@ static bool range_for(struct qb_ctx *c, const struct qb_event *ev, const struct 
     /* up to the end of the current second: the asking message itself is in the report */
     if (qb_insight_range_parse(period, qb_now(c) + 1000, qb_timezone(c, ev->group_id), r, err,
                                sizeof err) != QB_OK) {
-        qb_reply(c, ev, "时间段看不懂，请用 7d、30d、12w 或 24h，例如：/report 30d", false);
+        char why[200];
+        snprintf(why, sizeof why, "时间段看不懂，请用 7d、30d、12w 或 24h，例如：%.60s 30d",
+                 a->used && a->used[0] ? a->used : "/report");
+        qb_reply(c, ev, why, false);
         return false;
     }
     return true;
@@ -98,9 +101,12 @@ static int silent_run(struct qb_ctx *c, const struct qb_event *ev, const struct 
         add(&b, "没有超过 %lld 天不发言的成员，大家都很活跃 👍", (long long)s->silent_days);
     else
         add(&b, "超过 %lld 天没发言的成员（共 %zu 人）：", (long long)s->silent_days, n);
-    for (size_t i = 0; i < n && i < 20; i++)
-        add(&b, "\n%s（%s）· %s", m[i].name[0] ? m[i].name : m[i].user_id, m[i].user_id,
-            m[i].value_why);
+    for (size_t i = 0; i < n && i < 20; i++) {
+        if (m[i].name[0]) /* members who never spoke have no name yet: the id alone */
+            add(&b, "\n%s（%s）· %s", m[i].name, m[i].user_id, m[i].value_why);
+        else
+            add(&b, "\n%s · %s", m[i].user_id, m[i].value_why);
+    }
     if (n > 20)
         add(&b, "\n……还有 %zu 人", n - 20);
     free(m);

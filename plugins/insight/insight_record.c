@@ -393,11 +393,14 @@ int64_t insight_forget(struct qb_ctx *c, const char *group_id, const char *user_
             return QB_ESTORE;
         rows += changes_of(st);
     }
+    /* their messages in this group only ("本群"); audit rows ('decision') stay whole */
     sqlite3_stmt *st = qb_stmt(c, "UPDATE interactions SET text = NULL, details = NULL"
-                                  " WHERE user_id = ?1");
+                                  " WHERE user_id = ?1 AND group_id = ?2"
+                                  " AND direction IN ('in', 'out')");
     if (!st)
         return QB_ESTORE;
     bind_text(st, 1, user_id);
+    bind_text(st, 2, group_id);
     if (!step_done(st))
         return QB_ESTORE;
     return rows + changes_of(st);

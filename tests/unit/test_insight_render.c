@@ -2,7 +2,8 @@
  * test_insight_render.c — the report renderers (HTML, CSV, JSON) on a report filled by hand,
  * no database: the figures appear, member names cannot inject markup or spreadsheet
  * formulas, CSV reads back field for field, JSON parses with numbers as numbers, days are
- * in the range's time zone, and a full disk is reported.
+ * in the range's time zone, the newcomer / effect / invite / bridge / moderation sections
+ * appear in all three (and the chat summary), and a full disk is reported.
  * link: qb_insight
  */
 #include <cjson/cJSON.h>
@@ -36,6 +37,59 @@ static void add_member(struct qb_insight_report *r, const char *uid, const char 
     m->value = value;
     m->joined_ms = MON_0304_SHANGHAI + 3600000; /* 2024-03-04 01:00 local */
     r->funnel[st]++;
+}
+
+static const char *const evil_label = "=cmd|' /C calc'!A0 <b>分享</b>";
+
+/* Newcomers, effects, invites, bridges and moderation, with hostile names. */
+static void fill_more(struct qb_insight_report *r)
+{
+    int64_t t0 = MON_0304_SHANGHAI;
+    struct qb_insight_newcomers *n = &r->newcomers;
+    n->joined = 3;
+    n->spoke = n->spoke_7d = 2;
+    n->activation_rate = 2.0 / 3;
+    n->median_first_msg_s = 7200;
+    n->first_replied = 1;
+    n->median_first_reply_s = 90;
+    n->list = calloc(2, sizeof *n->list);
+    n->list[0] = (struct qb_insight_newcomer){"30001", "", t0 + 3600000, 0, -1, -1, 0};
+    snprintf(n->list[0].name, sizeof n->list[0].name, "%s", evil_name);
+    n->list[1] = (struct qb_insight_newcomer){"30002", "", t0 + 3600000,    t0 + 7200000,
+                                              0,       -1, t0 + 3 * 3600000};
+    snprintf(n->list[1].name, sizeof n->list[1].name, "%s", formula_name);
+    n->n_list = 2;
+    n->unanswered = calloc(1, sizeof *n->unanswered);
+    n->unanswered[0] = n->list[1];
+    n->n_unanswered = 1;
+    r->effects = calloc(2, sizeof *r->effects);
+    r->effects[0] = (struct qb_insight_effect){
+            "talk", "", t0 + 20 * 3600000, 3, 18, 3, 1, 4, 1, 0.5, 3, 4.5};
+    snprintf(r->effects[0].label, sizeof r->effects[0].label, "%s", evil_label);
+    r->effects[1] = (struct qb_insight_effect){
+            "post", "早安", t0 + 8 * 3600000, 3, 2, 1, 0, -1, -1, -1, 0, -1};
+    r->n_effects = 2;
+    struct qb_insight_invites *inv = &r->invites;
+    inv->leaderboard = calloc(1, sizeof *inv->leaderboard);
+    inv->leaderboard[0] = (struct qb_insight_inviter){"40001", "", 5, 3, 1};
+    snprintf(inv->leaderboard[0].name, sizeof inv->leaderboard[0].name, "%s", evil_name);
+    inv->n_leaderboard = 1;
+    inv->tree = calloc(1, sizeof *inv->tree);
+    inv->tree[0] = (struct qb_insight_invitee){"40001", "40002", "@所有人", t0 + 3600000, -1, 0};
+    inv->n_tree = 1;
+    struct qb_insight_bridges *br = &r->bridges;
+    br->count = 2;
+    br->sizes = calloc(2, sizeof *br->sizes);
+    br->sizes[0] = 5;
+    br->sizes[1] = 3;
+    br->n_sizes = 2;
+    br->v = calloc(1, sizeof *br->v);
+    br->v[0] = (struct qb_insight_bridge){"50001", "-1+1<i>", 1, 2, 0.25, 8};
+    br->n = 1;
+    r->moderation_by = calloc(2, sizeof *r->moderation_by);
+    r->moderation_by[0] = (struct qb_insight_moderation){"keywords", 4, 3, 2, 1};
+    r->moderation_by[1] = (struct qb_insight_moderation){"manual", 2, 2, 0, 0};
+    r->n_moderation_by = 2;
 }
 
 /* A week of group 100 with awkward member names. Free with free_report. */
@@ -87,12 +141,18 @@ static void fill(struct qb_insight_report *r)
     r->daily_messages = daily_msgs;
     r->daily_active = daily_act;
     r->n_days = 7;
+    fill_more(r);
 }
 
 static void free_report(struct qb_insight_report *r)
 {
     free(r->members);
     free(r->cohorts);
+    qb_insight_newcomers_free(&r->newcomers);
+    free(r->effects);
+    qb_insight_invites_free(&r->invites);
+    qb_insight_bridges_free(&r->bridges);
+    free(r->moderation_by);
 }
 
 /* Render into a malloc'd string with renderer fn; *rc gets its result. */
@@ -139,6 +199,23 @@ TEST(html_has_figures_charts_and_escaped_names)
     /* days are Shanghai days: the UTC date of the start (03-03) never appears */
     CHECK(strstr(h, "2024-03-10：100 条消息，9 人发言") != NULL);
     CHECK(strstr(h, "2024-03-03") == NULL);
+    /* newcomers, effects, invites, bridges, moderation */
+    CHECK(strstr(h, "<h2>新成员激活</h2>") != NULL);
+    CHECK(strstr(h, "激活率 67%") != NULL);
+    CHECK(strstr(h, "2024-03-04 03:00") != NULL); /* the unanswered question, local time */
+    CHECK(strstr(h, "<h2>活动效果</h2>") != NULL);
+    CHECK(strstr(h, "=cmd|&#39; /C calc&#39;!A0 &lt;b&gt;分享&lt;/b&gt;") != NULL);
+    CHECK(strstr(h, "18（4.0）") != NULL);
+    CHECK(strstr(h, "×4.50") != NULL);
+    CHECK(strstr(h, "2（—）") != NULL); /* the post has no baseline */
+    CHECK(strstr(h, "<h2>邀请排行</h2>") != NULL);
+    CHECK(strstr(h, "<h2>桥梁成员</h2>") != NULL);
+    CHECK(strstr(h, "-1+1&lt;i&gt;") != NULL);
+    CHECK(strstr(h, "<i>") == NULL);
+    CHECK(strstr(h, "25%") != NULL);
+    CHECK(strstr(h, "<h2>按检测器的管理次数</h2>") != NULL);
+    CHECK(strstr(h, "<td>keywords</td><td class=\"num\">4</td>") != NULL);
+    CHECK(strstr(h, "管理员撤回") != NULL);
     /* self-contained: nothing fetched, nothing scripted */
     CHECK(strstr(h, "src=") == NULL);
     CHECK(strstr(h, "href=") == NULL);
@@ -161,6 +238,10 @@ TEST(empty_report_says_so)
     CHECK_INT(rc, QB_OK);
     CHECK(strstr(h, "本期没有数据") != NULL);
     CHECK(strstr(h, "本期没有新成员入群") != NULL);
+    CHECK(strstr(h, "本期没有可衡量的分享会") != NULL);
+    CHECK(strstr(h, "还没有记录到邀请入群") != NULL);
+    CHECK(strstr(h, "没有同时连接两个以上圈子的成员") != NULL);
+    CHECK(strstr(h, "本期没有违规处理记录") != NULL);
     CHECK(strstr(h, "</html>") != NULL);
     free(h);
     /* JSON of an empty group still parses, with empty lists */
@@ -169,6 +250,13 @@ TEST(empty_report_says_so)
     cJSON *j = cJSON_Parse(text);
     CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "members")));
     CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "members")), 0);
+    const cJSON *nc = cJSON_GetObjectItemCaseSensitive(j, "newcomers");
+    CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(nc, "list")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(nc, "median_first_msg_s")));
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "effects")), 0);
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "moderation_by")), 0);
+    CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "invites"), "tree")));
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "group_id");
     CHECK(cJSON_IsString(g) && !strcmp(g->valuestring, "300"));
     cJSON_Delete(j);
@@ -182,7 +270,7 @@ struct csv {
     char *rows[128][32];
     int nf[128];
     int nrows;
-    int section_start[8];
+    int section_start[16];
     int nsections;
 };
 
@@ -202,7 +290,7 @@ static int csv_read(const char *p, struct csv *c)
     while (*p) {
         if (at_row_start && (*p == '\r' || *p == '\n')) { /* blank line: next section */
             p += *p == '\r' && p[1] == '\n' ? 2 : 1;
-            if (c->nsections >= 8)
+            if (c->nsections >= 16)
                 return -1;
             c->section_start[c->nsections++] = c->nrows;
             continue;
@@ -234,7 +322,7 @@ static int csv_read(const char *p, struct csv *c)
             }
         }
         field[n] = '\0';
-        if (c->nrows >= 128 || c->nf[c->nrows] >= 32 || c->nsections >= 8)
+        if (c->nrows >= 128 || c->nf[c->nrows] >= 32 || c->nsections >= 16)
             return -1;
         c->rows[c->nrows][c->nf[c->nrows]++] = strdup(field);
         if (*p == ',') {
@@ -277,11 +365,15 @@ TEST(csv_reads_back_with_quoting_and_neutralised_formulas)
     CHECK(!strncmp(text, "\xEF\xBB\xBF", 3));
     struct csv c;
     CHECK_INT(csv_read(text + 3, &c), 0);
-    CHECK_INT(c.nsections, 6);
-    if (c.nsections == 6) {
-        static const char *const heads[6] = {"key", "date", "weekday", "user_id", "week", "word"};
-        for (int s = 0; s < 6; s++) {
-            int start = c.section_start[s], end = s < 5 ? c.section_start[s + 1] : c.nrows;
+    CHECK_INT(c.nsections, 14);
+    if (c.nsections == 14) {
+        static const char *const heads[14] = {
+                "key",       "date",       "weekday",         "user_id",
+                "week",      "word",       "newcomer_figure", "newcomer_id",
+                "kind",      "inviter_id", "invited_by",      "community",
+                "bridge_id", "detector"};
+        for (int s = 0; s < 14; s++) {
+            int start = c.section_start[s], end = s < 13 ? c.section_start[s + 1] : c.nrows;
             CHECK_STR(c.rows[start][0], heads[s]);
             for (int i = start; i < end; i++)
                 CHECK_INT(c.nf[i], c.nf[start]); /* every row as wide as its header */
@@ -310,6 +402,32 @@ TEST(csv_reads_back_with_quoting_and_neutralised_formulas)
         CHECK_STR(csv_get(&c, 4, "2024-02-26", 2), "6");
         CHECK_STR(csv_get(&c, 4, "2024-02-26", 4), ""); /* week 4 not reached yet */
         CHECK_STR(csv_get(&c, 5, "分享会", 1), "12");
+        CHECK_STR(csv_get(&c, 6, "joined", 1), "3");
+        CHECK_STR(csv_get(&c, 6, "activation_rate", 1), "0.666667");
+        CHECK_STR(csv_get(&c, 6, "median_first_reply_s", 1), "90");
+        CHECK_STR(csv_get(&c, 7, "30001", 1), evil_name);
+        CHECK_STR(csv_get(&c, 7, "30001", 3), ""); /* never spoke */
+        CHECK_STR(csv_get(&c, 7, "30001", 4), "");
+        const char *nf = csv_get(&c, 7, "30002", 1);
+        CHECK(nf && nf[0] == '\'' && !strcmp(nf + 1, formula_name));
+        CHECK_STR(csv_get(&c, 7, "30002", 3), "2024-03-04 02:00");
+        CHECK_STR(csv_get(&c, 7, "30002", 4), "0");
+        CHECK_STR(csv_get(&c, 7, "30002", 6), "2024-03-04 03:00");
+        const char *lbl = csv_get(&c, 8, "talk", 1);
+        CHECK(lbl && lbl[0] == '\'' && !strcmp(lbl + 1, evil_label));
+        CHECK_STR(csv_get(&c, 8, "talk", 2), "2024-03-04 20:00");
+        CHECK_STR(csv_get(&c, 8, "talk", 11), "4.5");
+        CHECK_STR(csv_get(&c, 8, "post", 7), ""); /* no baseline */
+        CHECK_STR(csv_get(&c, 8, "post", 11), "");
+        CHECK_STR(csv_get(&c, 9, "40001", 1), evil_name);
+        CHECK_STR(csv_get(&c, 9, "40001", 3), "3");
+        CHECK_STR(csv_get(&c, 10, "40001", 2), "'@所有人");
+        CHECK_STR(csv_get(&c, 10, "40001", 4), ""); /* too recent to say */
+        CHECK_STR(csv_get(&c, 11, "1", 1), "3");
+        CHECK_STR(csv_get(&c, 12, "50001", 1), "'-1+1<i>");
+        CHECK_STR(csv_get(&c, 12, "50001", 4), "0.25");
+        CHECK_STR(csv_get(&c, 13, "keywords", 4), "1");
+        CHECK_STR(csv_get(&c, 13, "manual", 2), "2");
     }
     csv_free(&c);
     free(text);
@@ -374,6 +492,49 @@ TEST(json_parses_with_numbers_and_stable_names)
     CHECK(num_at(cJSON_GetArrayItem(funnel, 0), "members") == 2);
     CHECK_STR(str_at(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "words"), 1), "text"),
               "<b>");
+    const cJSON *nc = cJSON_GetObjectItemCaseSensitive(j, "newcomers");
+    CHECK(num_at(nc, "joined") == 3);
+    CHECK(num_at(nc, "median_first_reply_s") == 90);
+    const cJSON *nl = cJSON_GetObjectItemCaseSensitive(nc, "list");
+    CHECK_INT(cJSON_GetArraySize(nl), 2);
+    CHECK_STR(str_at(cJSON_GetArrayItem(nl, 0), "name"), evil_name);
+    CHECK(cJSON_IsNull(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(nl, 0), "first_msg_replied")));
+    CHECK(cJSON_IsNull(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(nl, 0), "first_msg_ms")));
+    CHECK(cJSON_IsFalse(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(nl, 1), "first_msg_replied")));
+    const cJSON *un = cJSON_GetObjectItemCaseSensitive(nc, "unanswered");
+    CHECK_INT(cJSON_GetArraySize(un), 1);
+    CHECK(num_at(cJSON_GetArrayItem(un, 0), "unanswered_question_ms") ==
+          (double)(MON_0304_SHANGHAI + 3 * 3600000));
+    const cJSON *ef = cJSON_GetObjectItemCaseSensitive(j, "effects");
+    CHECK_INT(cJSON_GetArraySize(ef), 2);
+    CHECK_STR(str_at(cJSON_GetArrayItem(ef, 0), "label"), evil_label);
+    CHECK(num_at(cJSON_GetArrayItem(ef, 0), "lift") == 4.5);
+    CHECK(num_at(cJSON_GetArrayItem(ef, 0), "base_joins") == 0.5);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ef, 1), "lift")));
+    CHECK(cJSON_IsNull(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ef, 1), "base_messages")));
+    CHECK(num_at(cJSON_GetArrayItem(ef, 1), "base_weeks") == 0);
+    const cJSON *inv = cJSON_GetObjectItemCaseSensitive(j, "invites");
+    const cJSON *lb0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(inv, "leaderboard"), 0);
+    CHECK_STR(str_at(lb0, "name"), evil_name);
+    CHECK(num_at(lb0, "stayed") == 3);
+    const cJSON *tr0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(inv, "tree"), 0);
+    CHECK_STR(str_at(tr0, "inviter"), "40001");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(tr0, "stayed")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(tr0, "left_ms")));
+    const cJSON *cm = cJSON_GetObjectItemCaseSensitive(j, "communities");
+    CHECK(num_at(cm, "count") == 2);
+    CHECK(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(cm, "sizes"), 1)->valuedouble == 3);
+    const cJSON *b0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "bridges"), 0);
+    CHECK_STR(str_at(b0, "name"), "-1+1<i>");
+    CHECK(num_at(b0, "outside_share") == 0.25);
+    CHECK(num_at(b0, "reached") == 2);
+    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(j, "moderation_by");
+    CHECK_STR(str_at(cJSON_GetArrayItem(mb, 1), "detector"), "manual");
+    CHECK(num_at(cJSON_GetArrayItem(mb, 0), "pardoned") == 1);
     cJSON_Delete(j);
     free(text);
     /* no median (no answered questions): null, not -1 */
@@ -384,6 +545,27 @@ TEST(json_parses_with_numbers_and_stable_names)
             cJSON_GetObjectItemCaseSensitive(j, "overview"), "median_response_s")));
     cJSON_Delete(j);
     free(text);
+    free_report(&r);
+}
+
+/* ------------------------------------------------------------------ text */
+
+TEST(text_summary_adds_newcomer_lines)
+{
+    struct qb_insight_report r;
+    fill(&r);
+    char *t = qb_insight_render_text(&r);
+    CHECK(t && strstr(t, "新人 7 天内发言 2/3（67%）· 首条消息被回复 1 人") != NULL);
+    CHECK(t && strstr(t, "新人提问没人回复：=HYPERLINK") != NULL);
+    free(t);
+    /* no newcomers: neither line */
+    free_report(&r);
+    fill(&r);
+    qb_insight_newcomers_free(&r.newcomers);
+    memset(&r.newcomers, 0, sizeof r.newcomers);
+    t = qb_insight_render_text(&r);
+    CHECK(t && strstr(t, "新人") == NULL);
+    free(t);
     free_report(&r);
 }
 
@@ -412,6 +594,7 @@ int main(void)
     RUN(empty_report_says_so);
     RUN(csv_reads_back_with_quoting_and_neutralised_formulas);
     RUN(json_parses_with_numbers_and_stable_names);
+    RUN(text_summary_adds_newcomer_lines);
     RUN(full_disk_is_reported);
     return test_done();
 }
