@@ -198,12 +198,30 @@ int ins_check_args(sqlite3 *db, const char *group_id, const struct qb_insight_ra
 
 /* ---- member ids → dense indexes ---- */
 
-static uint64_t ids_hash(const char *k)
+uint64_t ins_hash(const char *k)
 {
     uint64_t h = 1469598103934665603ULL;
     for (; *k; k++)
         h = (h ^ (unsigned char)*k) * 1099511628211ULL;
     return h;
+}
+
+int ins_edge_add(struct qb_insight_edge **e, size_t *n, size_t *cap, size_t s, size_t d, double w)
+{
+    if (*n && (*e)[*n - 1].src == s && (*e)[*n - 1].dst == d) {
+        (*e)[*n - 1].w += w;
+        return QB_OK;
+    }
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 256;
+        struct qb_insight_edge *nv = realloc(*e, ncap * sizeof *nv);
+        if (!nv)
+            return QB_ENOMEM;
+        *e = nv;
+        *cap = ncap;
+    }
+    (*e)[(*n)++] = (struct qb_insight_edge){s, d, w};
+    return QB_OK;
 }
 
 static int ids_grow(struct ins_ids *ids)
@@ -213,7 +231,7 @@ static int ids_grow(struct ins_ids *ids)
     if (!slot)
         return QB_ENOMEM;
     for (size_t i = 0; i < ids->n; i++) {
-        size_t j = ids_hash(ids->keys[i]) & (cap - 1);
+        size_t j = ins_hash(ids->keys[i]) & (cap - 1);
         while (slot[j])
             j = (j + 1) & (cap - 1);
         slot[j] = (int64_t)i + 1;
@@ -230,7 +248,7 @@ int64_t ins_ids_get(struct ins_ids *ids, const char *id)
         id = "";
     if ((ids->n + 1) * 2 > ids->cap && ids_grow(ids) != QB_OK)
         return -1;
-    size_t j = ids_hash(id) & (ids->cap - 1);
+    size_t j = ins_hash(id) & (ids->cap - 1);
     for (; ids->slot[j]; j = (j + 1) & (ids->cap - 1))
         if (!strcmp(ids->keys[ids->slot[j] - 1], id))
             return ids->slot[j] - 1;

@@ -61,6 +61,13 @@ bool ins_table_exists(sqlite3 *db, const char *name);
 /* Check the arguments every metric takes. */
 int ins_check_args(sqlite3 *db, const char *group_id, const struct qb_insight_range *r, char *err,
                    size_t errlen);
+/* FNV-1a of a NUL-terminated string (hash tables of ids and words). */
+uint64_t ins_hash(const char *k);
+
+/* Append the edge s → d of weight w to (*e, *n, *cap), or add w to the last edge when it is
+ * the same pair (rows read in src, dst order keep a pair's kinds adjacent). QB_OK/QB_ENOMEM. */
+int ins_edge_add(struct qb_insight_edge **e, size_t *n, size_t *cap, size_t s, size_t d, double w);
+
 /* Member ids seen while reading rows, each given a dense index 0, 1, … in order of first
  * sight (open addressing). Owns its arrays; ins_ids_free releases them. */
 struct ins_ids {

@@ -226,24 +226,6 @@ struct edges {
     size_t n, cap;
 };
 
-static int edges_add(struct edges *g, long s, long d, double w)
-{
-    if (g->n && g->e[g->n - 1].src == (size_t)s && g->e[g->n - 1].dst == (size_t)d) {
-        g->e[g->n - 1].w += w;
-        return QB_OK;
-    }
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 256;
-        struct qb_insight_edge *e = realloc(g->e, cap * sizeof *e);
-        if (!e)
-            return QB_ENOMEM;
-        g->e = e;
-        g->cap = cap;
-    }
-    g->e[g->n++] = (struct qb_insight_edge){(size_t)s, (size_t)d, w};
-    return QB_OK;
-}
-
 static int read_edges(sqlite3 *db, const char *group_id, const struct qb_insight_range *r,
                       struct roster *ro, struct edges *g, char *err, size_t errlen)
 {
@@ -278,7 +260,7 @@ static int read_edges(sqlite3 *db, const char *group_id, const struct qb_insight
             continue;
         ro->m[s].degree += (double)n;
         ro->m[d].degree += (double)n;
-        rc = edges_add(g, s, d, (double)n);
+        rc = ins_edge_add(&g->e, &g->n, &g->cap, (size_t)s, (size_t)d, (double)n);
     }
     sqlite3_finalize(st);
     return rc;

@@ -268,26 +268,6 @@ static void graph_free(struct graph *g)
     free(g->e);
 }
 
-/* Add w to the edge s → d, merging with the previous edge when it is the same pair (rows come
- * ordered by src, dst, so the kinds of one pair are adjacent). */
-static int graph_edge(struct graph *g, size_t *cap, size_t s, size_t d, double w)
-{
-    if (g->ne && g->e[g->ne - 1].src == s && g->e[g->ne - 1].dst == d) {
-        g->e[g->ne - 1].w += w;
-        return QB_OK;
-    }
-    if (g->ne == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 256;
-        struct qb_insight_edge *nv = realloc(g->e, ncap * sizeof *nv);
-        if (!nv)
-            return QB_ENOMEM;
-        g->e = nv;
-        *cap = ncap;
-    }
-    g->e[g->ne++] = (struct qb_insight_edge){s, d, w};
-    return QB_OK;
-}
-
 struct id_order {
     const char *id;
     size_t first; /* index in order of first sight */
@@ -347,7 +327,8 @@ static int graph_load(sqlite3 *db, const char *group_id, const struct qb_insight
             continue;
         int64_t s = ins_ids_get(&ids, (const char *)sqlite3_column_text(st, 0));
         int64_t d = ins_ids_get(&ids, (const char *)sqlite3_column_text(st, 1));
-        rc = s < 0 || d < 0 ? QB_ENOMEM : graph_edge(g, &cap, (size_t)s, (size_t)d, w);
+        rc = s < 0 || d < 0 ? QB_ENOMEM
+                            : ins_edge_add(&g->e, &g->ne, &cap, (size_t)s, (size_t)d, w);
     }
     sqlite3_finalize(st);
     if (rc == QB_OK)

@@ -45,14 +45,6 @@ static bool is_stop(const char *g, int len)
     return false;
 }
 
-static uint64_t hash_key(const char *k)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211ULL;
-    return h;
-}
-
 static int gram_grow(struct gram_table *t)
 {
     size_t cap = t->cap ? t->cap * 2 : 4096;
@@ -62,7 +54,7 @@ static int gram_grow(struct gram_table *t)
     for (size_t i = 0; i < t->cap; i++) {
         if (!t->v[i].key[0])
             continue;
-        size_t j = hash_key(t->v[i].key) & (cap - 1);
+        size_t j = ins_hash(t->v[i].key) & (cap - 1);
         while (v[j].key[0])
             j = (j + 1) & (cap - 1);
         v[j] = t->v[i];
@@ -77,7 +69,7 @@ static int gram_add(struct gram_table *t, const char *key, int len)
 {
     if ((t->used + 1) * 2 > t->cap && gram_grow(t) != QB_OK)
         return QB_ENOMEM;
-    size_t j = hash_key(key) & (t->cap - 1);
+    size_t j = ins_hash(key) & (t->cap - 1);
     while (t->v[j].key[0] && strcmp(t->v[j].key, key))
         j = (j + 1) & (t->cap - 1);
     if (!t->v[j].key[0]) {
