@@ -439,6 +439,28 @@ void qb_each_command(struct qb_ctx *c, const char *group_id,
     }
 }
 
+int qb_each_group(struct qb_ctx *c, int (*fn)(struct qb_ctx *c, const char *group_id, void *ud),
+                  void *ud)
+{
+    struct qb_rules *r = c->bot->rules;
+    if (!r || !c->plugin || !fn)
+        return QB_OK;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct qb_policy *pol = r->v[i];
+        if (pol->is_default || !pol->plugins[c->index].enabled)
+            continue;
+        for (size_t k = 0; k < pol->groups.n; k++) {
+            const char *g = pol->groups.v[k];
+            if (qb_str_empty(g) || qb_rules_for(r, g) != pol) /* listed twice: first file wins */
+                continue;
+            int rc = fn(c, g, ud);
+            if (rc)
+                return rc;
+        }
+    }
+    return QB_OK;
+}
+
 void qb_get_status(struct qb_ctx *c, struct qb_status *st)
 {
     *st = c->bot->stats;

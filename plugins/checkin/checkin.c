@@ -1,8 +1,9 @@
 /*
  * checkin.c — the check-in plugin's frame: settings table and its check hook (window,
  * times, negative points), tables, commands, event dispatch, lifecycle (summary schedules
- * re-armed on start), and helpers the plugin's other files share (local days and day
- * arithmetic, the window's times, trigger matching, replies that mention the sender).
+ * armed on start for known and rules-listed groups, and again after a reload), and helpers
+ * the plugin's other files share (local days and day arithmetic, the window's times,
+ * trigger matching, replies that mention the sender).
  *
  * Owns the plugin state (pending confirmations, armed schedules), freed in shutdown.
  * Checking in lives in checkin_do.c, queries in checkin_streak.c, boards and the daily
@@ -311,7 +312,8 @@ void checkin_arm_summary(struct qb_ctx *c, const char *group_id)
 void checkin_group_seen(struct qb_ctx *c, const char *platform, const char *self_id,
                         const char *group_id)
 {
-    if (!armed_of(c, group_id)) { /* once per group per run */
+    struct checkin_armed *a = armed_of(c, group_id);
+    if (!a || !a->seen) { /* once per group per run */
         sqlite3_stmt *st = qb_stmt(c, "INSERT INTO checkin_groups(platform, group_id, self_id)"
                                       " VALUES (?, ?, ?) ON CONFLICT (platform, group_id)"
                                       " DO UPDATE SET self_id = excluded.self_id");
@@ -324,6 +326,15 @@ void checkin_group_seen(struct qb_ctx *c, const char *platform, const char *self
         }
     }
     checkin_arm_summary(c, group_id); /* also catches a summary_time changed by a reload */
+    if ((a = armed_of(c, group_id)))
+        a->seen = true;
+}
+
+static int arm_listed(struct qb_ctx *c, const char *group_id, void *ud)
+{
+    (void)ud;
+    checkin_arm_summary(c, group_id);
+    return 0;
 }
 
 /* ---- lifecycle ---- */
@@ -345,7 +356,17 @@ static int checkin_init(struct qb_ctx *c)
     }
     if (q)
         sqlite3_reset(q);
+    /* and of every group a rules file lists, even one that never says anything */
+    qb_each_group(c, arm_listed, NULL);
     return QB_OK;
+}
+
+/* A reload may list new groups or change a summary_time: follow it within a second
+ * (arming compares with what was armed, so an unchanged group costs a string compare). */
+static void checkin_tick(struct qb_ctx *c, int64_t now_ms)
+{
+    (void)now_ms;
+    qb_each_group(c, arm_listed, NULL);
 }
 
 static void checkin_shutdown(struct qb_ctx *c)
@@ -467,6 +488,7 @@ const struct qb_plugin qb_plugin_checkin = {
         .migrations = checkin_migrations,
         .init = checkin_init,
         .on_event = checkin_event,
+        .on_tick = checkin_tick,
         .shutdown = checkin_shutdown,
         .check = checkin_check,
 };

@@ -48,6 +48,7 @@ struct checkin_armed {
     struct checkin_armed *next;
     char group_id[QB_ID_MAX];
     char cron[96]; /* "min hour * * *|timezone" as armed; "" = none */
+    bool seen;     /* an event from the group was recorded in checkin_groups this run */
 };
 
 struct checkin_state {
@@ -79,7 +80,8 @@ bool checkin_is_trigger(const struct checkin_settings *s, const struct qb_event 
 /* Send text as one message to ev's group, mentioning the sender first. */
 void checkin_tell(struct qb_ctx *c, const struct qb_event *ev, const char *text);
 /* Remember the group (platform, account) for the summary and arm its schedule if the
- * setting changed since this process last armed it. */
+ * setting changed since this process last armed it. Groups listed in the rules files are
+ * armed without an event too (at start-up and after a reload: checkin.c). */
 void checkin_group_seen(struct qb_ctx *c, const char *platform, const char *self_id,
                         const char *group_id);
 void checkin_arm_summary(struct qb_ctx *c, const char *group_id);

@@ -1,7 +1,8 @@
 /*
  * schedule.c — the schedule plugin's frame (recurring posts and night mode, issue 5): settings
  * table and its check hook (post entries, cron text, placeholders, night times), tables,
- * commands, event dispatch and lifecycle (schedules of known groups re-synced at start).
+ * commands, event dispatch and lifecycle (schedules of known and rules-listed groups synced at
+ * start, listed groups re-checked every tick to follow a reload).
  *
  * Owns the plugin state (the groups seen this run), freed in shutdown. Arming lives in
  * schedule_arm.c, posting and /schedule in schedule_post.c, night mode in schedule_night.c,
@@ -148,6 +149,12 @@ static void schedule_shutdown(struct qb_ctx *c)
     qb_set_state(c, NULL);
 }
 
+static void schedule_tick(struct qb_ctx *c, int64_t now_ms)
+{
+    (void)now_ms;
+    sch_sync_listed(c); /* a reload: new groups, changed posts (unchanged: one hash each) */
+}
+
 static void on_schedule(struct qb_ctx *c, const struct qb_event *ev)
 {
     const char *key = ev->sched_key, *g = ev->sched_payload;
@@ -211,6 +218,7 @@ const struct qb_plugin qb_plugin_schedule = {
         .migrations = schedule_migrations,
         .init = schedule_init,
         .on_event = schedule_event,
+        .on_tick = schedule_tick,
         .shutdown = schedule_shutdown,
         .check = schedule_check,
 };

@@ -31,11 +31,13 @@ struct schedule_settings {
 #define SCH_CRON_MAX 128 /* bytes of a cron text, with the NUL */
 #define SCH_KEY_MAX  (QB_ID_MAX + SCH_NAME_MAX + 16)
 
-/* A group seen this run, with a signature of the settings its schedules were synced for. */
+/* A group seen this run (an event, a schedule, or listed in a rules file), with a signature of
+ * the settings its schedules were synced for. */
 struct sch_group {
     struct sch_group *next;
     char group_id[QB_ID_MAX];
     uint64_t sig;
+    bool recorded; /* an event's account was written to schedule_groups this run */
 };
 
 /* A night notice sent and waiting for the platform's answer before the mute goes out (the
@@ -76,9 +78,13 @@ const struct schedule_settings *sch_cfg(struct qb_ctx *c, const char *group_id);
 void sch_group_seen(struct qb_ctx *c, const char *self_id, const char *group_id);
 /* Make the core's schedules of the group match its settings (arm, re-arm, cancel). */
 void sch_sync(struct qb_ctx *c, const char *group_id);
-/* Re-sync every group remembered in the plugin's table (start-up). */
+/* Re-sync every group remembered in the plugin's table and every group a rules file lists
+ * with the plugin on (start-up: a quiet group's posts must not wait for its first message). */
 void sch_sync_all(struct qb_ctx *c);
-/* The account a group was last seen on ("" if unknown: the first account). */
+/* Sync the groups the rules files list (on_tick: a reload may add groups or change posts). */
+void sch_sync_listed(struct qb_ctx *c);
+/* The account a group was last seen on ("" if unknown, e.g. a quiet group known only from
+ * the rules files: the first account). */
 void sch_self_of(struct qb_ctx *c, const char *group_id, char self_id[QB_ID_MAX]);
 /* Schedule keys: "post:<group>|<name>", "night-on:<group>", "night-off:<group>". */
 void sch_post_key(char *out, size_t n, const char *group_id, const char *name);

@@ -1,8 +1,9 @@
 /*
  * schedule_arm.c — which groups the schedule plugin serves and keeping the core's persisted
  * schedules of each group in line with its settings: one cron schedule per post, two for night
- * mode, armed when a group is first seen (any event from it) and re-synced at start-up for the
- * groups in schedule_groups and whenever the settings change (reload).
+ * mode, armed at start-up for the groups the rules files list (qb_each_group) and those in
+ * schedule_groups, when a group is first seen (any event from it), and whenever the settings
+ * change (reload: checked on events, schedules and every tick for listed groups).
  *
  * What was armed is kept in schedule_armed ("cron|timezone" per key), so an unchanged schedule
  * is never re-armed: re-arming would move its next run past a run missed while the bot was down.
@@ -212,7 +213,7 @@ static void sync_if_changed(struct qb_ctx *c, struct sch_group *g)
 void sch_group_seen(struct qb_ctx *c, const char *self_id, const char *group_id)
 {
     struct sch_group *g = group_of(c, group_id);
-    if (!g && self_id) { /* once per group per run */
+    if (self_id && (!g || !g->recorded)) { /* once per group per run */
         sqlite3_stmt *st = qb_stmt(c, "INSERT INTO schedule_groups(group_id, self_id) VALUES (?, ?)"
                                       " ON CONFLICT (group_id) DO UPDATE SET self_id = "
                                       "excluded.self_id");
@@ -225,7 +226,25 @@ void sch_group_seen(struct qb_ctx *c, const char *self_id, const char *group_id)
     }
     if (!g && !(g = group_add(c, group_id)))
         return;
+    if (self_id)
+        g->recorded = true;
     sync_if_changed(c, g);
+}
+
+static int sync_listed(struct qb_ctx *c, const char *group_id, void *ud)
+{
+    bool *starting = ud;
+    bool known = group_of(c, group_id) != NULL;
+    sch_group_seen(c, NULL, group_id);
+    if (*starting && !known) /* a night mute decided before a restart, for a quiet group */
+        sch_night_resume(c, group_id);
+    return 0;
+}
+
+void sch_sync_listed(struct qb_ctx *c)
+{
+    bool starting = false;
+    qb_each_group(c, sync_listed, &starting);
 }
 
 void sch_sync_all(struct qb_ctx *c)
@@ -251,6 +270,8 @@ void sch_sync_all(struct qb_ctx *c)
         sch_night_resume(c, ids[i]);
     }
     free(ids);
+    bool starting = true;
+    qb_each_group(c, sync_listed, &starting);
 }
 
 void sch_self_of(struct qb_ctx *c, const char *group_id, char self_id[QB_ID_MAX])

@@ -1,8 +1,9 @@
 /*
  * talks.c — the talks plugin's frame: settings table and its check hook, tables, the
  * command table, event dispatch, lifecycle (scheduled talks re-armed at start), and the
- * groups it knows (for talks listed in rules files, which are synced when a group is first
- * seen and whenever its list changes by a reload).
+ * groups it knows (for talks listed in rules files, which are synced for every group a rules
+ * file lists from start-up on, for other groups when first seen, and whenever a list changes
+ * by a reload).
  *
  * Owns the plugin state (known groups, pending @all checks), freed in shutdown. Talks are
  * scheduled in talks_cmd.c, announced/started/ended in talks_sched.c, run in talks_live.c
@@ -151,10 +152,12 @@ static void exec_text3(struct qb_ctx *c, const char *sql, const char *a, const c
 void talks_group_seen(struct qb_ctx *c, const char *platform, const char *self_id,
                       const char *group_id)
 {
-    if (!group_id[0] || group_known(c, group_id))
+    struct talks_group *g = group_known(c, group_id);
+    if (!group_id[0] || (g && g->seen))
         return;
-    if (!group_add(c, group_id))
+    if (!g && !(g = group_add(c, group_id)))
         return;
+    g->seen = true;
     exec_text3(c,
                "INSERT INTO talks_groups(group_id, platform, self_id) VALUES (?, ?, ?)"
                " ON CONFLICT (group_id) DO UPDATE SET platform = excluded.platform,"
@@ -201,6 +204,16 @@ static void rearm_scheduled(struct qb_ctx *c)
     }
 }
 
+/* A group a rules file lists: known from now on, so its rules-file talks are synced (and
+ * announced) even if nobody there ever says anything. */
+static int add_listed(struct qb_ctx *c, const char *group_id, void *ud)
+{
+    (void)ud;
+    if (!group_known(c, group_id))
+        group_add(c, group_id);
+    return 0;
+}
+
 static int talks_init(struct qb_ctx *c)
 {
     struct talks_state *st = calloc(1, sizeof *st);
@@ -215,6 +228,7 @@ static int talks_init(struct qb_ctx *c)
     }
     if (q)
         sqlite3_reset(q);
+    qb_each_group(c, add_listed, NULL);
     rearm_scheduled(c);
     return QB_OK;
 }
@@ -222,6 +236,7 @@ static int talks_init(struct qb_ctx *c)
 static void talks_tick(struct qb_ctx *c, int64_t now_ms)
 {
     (void)now_ms;
+    qb_each_group(c, add_listed, NULL); /* groups a reload added */
     for (struct talks_group *g = talks_st(c)->groups; g; g = g->next) {
         uint64_t h = talks_hash(c, g->group_id);
         if (h == g->talks_hash)
@@ -276,8 +291,9 @@ static const struct qb_command talks_commands[] = {
          .aliases = talk_aliases,
          .usage = "/talk add 2026-12-05 20:00 90m @主讲人 主题 · /talk list|move|cancel|end|qa",
          .help = "群分享：安排、改期、取消、结束、答疑",
-         .min_role = QB_ROLE_MEMBER,
+         .min_role = QB_ROLE_MEMBER, /* members get 分享列表 through it; the rest checks roles */
          .group_only = true,
+         .shown_to = QB_ROLE_ADMIN,
          .run = talks_cmd},
         {.name = "addtalk",
          .aliases = add_aliases,

@@ -33,11 +33,13 @@ struct talks_settings {
     bool post_summary;                 /* say in the group that the summary is ready */
 };
 
-/* A group this process knows (has seen a message from or has talks in). */
+/* A group this process knows (has seen a message from, knew from an earlier run, or a rules
+ * file lists with the plugin on). */
 struct talks_group {
     struct talks_group *next;
     char group_id[QB_ID_MAX];
     uint64_t talks_hash; /* of the rules file's talks list as last synced; 0 = never */
+    bool seen;           /* a message this run recorded the group's account */
 };
 
 /* An announcement waiting for the answer about the bot's own role (for @all). */

@@ -45,94 +45,26 @@ static void fx_start(struct h_fx *f, int64_t t0, const char *settings)
     h_fx_boot(f, "");
 }
 
-struct want {
-    struct qb_sim *sim;
-    size_t n;
-};
-
-static bool sends_at_least(void *ud)
-{
-    struct want *w = ud;
-    return qb_sim_count(w->sim, "send_group_msg") >= w->n;
-}
-
-static size_t sends(struct h_fx *f)
-{
-    return qb_sim_count(f->sim, "send_group_msg");
-}
-
-static bool wait_sends(struct h_fx *f, size_t n)
-{
-    struct want w = {f->sim, n};
-    return h_run_until(f->loop, sends_at_least, &w, 5);
-}
-
-static const char *last_send(struct h_fx *f)
-{
-    for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
-        const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
-        if (!strcmp(c->action, "send_group_msg"))
-            return c->params;
-    }
-    return "";
-}
-
-/* A member's message the bot answers at once: wait for the answer and return it. */
-static const char *ask(struct h_fx *f, const char *user, const char *text)
-{
-    size_t before = sends(f);
-    qb_sim_group_msg(f->sim, "100", user, text);
-    CHECK(wait_sends(f, before + 1));
-    return last_send(f);
-}
-
-/* A group message with a chosen message id, as NapCat posts it (for duplicates). */
-static void say_raw(struct h_fx *f, const char *user, const char *name, long long message_id,
-                    const char *text)
-{
-    char frame[2048];
-    snprintf(frame, sizeof frame,
-             "{\"time\":%lld,\"self_id\":10001,\"post_type\":\"message\",\"message_type\":"
-             "\"group\",\"sub_type\":\"normal\",\"message_id\":%lld,\"group_id\":100,"
-             "\"user_id\":%s,\"anonymous\":null,\"font\":14,\"sender\":{\"user_id\":%s,"
-             "\"nickname\":\"%s\",\"card\":\"\",\"role\":\"member\"},\"message\":"
-             "[{\"type\":\"text\",\"data\":{\"text\":\"%s\"}}],"
-             "\"raw_message\":\"\",\"message_format\":\"array\"}",
-             (long long)(qb_clock_now() / 1000), message_id, user, user, name, text);
-    qb_sim_send_raw(f->sim, frame, strlen(frame));
-}
-
-static long long db_number(struct h_fx *f, const char *sql, const char *user)
-{
-    qb_store_commit(f->bot->store);
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(qb_store_db(f->bot->store), sql, -1, &st, NULL);
-    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return v;
-}
-
 static long long points_of(struct h_fx *f, const char *user)
 {
-    return db_number(f,
-                     "SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE group_id = '100'"
-                     " AND user_id = ?1",
-                     user);
+    return h_fx_number(f,
+                       "SELECT COALESCE(SUM(delta), 0) FROM points_ledger WHERE group_id = '100'"
+                       " AND user_id = ?1",
+                       user);
 }
 
 static long long award_rows(struct h_fx *f, const char *user)
 {
-    return db_number(f,
-                     "SELECT COUNT(*) FROM points_ledger WHERE group_id = '100' AND user_id = ?1"
-                     " AND source = 'checkin' AND delta > 0",
-                     user);
+    return h_fx_number(f,
+                       "SELECT COUNT(*) FROM points_ledger WHERE group_id = '100' AND user_id = ?1"
+                       " AND source = 'checkin' AND delta > 0",
+                       user);
 }
 
 static long long days_of(struct h_fx *f, const char *user)
 {
-    return db_number(f, "SELECT COUNT(*) FROM checkin_days WHERE group_id = '100' AND user_id = ?1",
-                     user);
+    return h_fx_number(
+            f, "SELECT COUNT(*) FROM checkin_days WHERE group_id = '100' AND user_id = ?1", user);
 }
 
 static int count_of(const char *hay, const char *needle)
@@ -149,26 +81,26 @@ TEST(order_of_the_day_across_three_members)
 {
     struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
-    const char *p = ask(&f, "20001", "签到");
+    const char *p = h_fx_ask(&f, "20001", "签到");
     CHECK(strstr(p, AT("20001")) != NULL);
     CHECK(strstr(p, "今天第 1 位") != NULL);
     CHECK(strstr(p, "连续 1 天") != NULL);
     CHECK(strstr(p, "+5 分") != NULL);
     CHECK(strstr(p, "排第 1") != NULL);
-    p = ask(&f, "20002", "打卡");
+    p = h_fx_ask(&f, "20002", "打卡");
     CHECK(strstr(p, AT("20002")) != NULL);
     CHECK(strstr(p, "今天第 2 位") != NULL);
-    p = ask(&f, "20003", "/checkin");
+    p = h_fx_ask(&f, "20003", "/checkin");
     CHECK(strstr(p, AT("20003")) != NULL);
     CHECK(strstr(p, "今天第 3 位") != NULL);
     /* chat that merely contains the word is not a check-in */
-    size_t before = sends(&f);
+    size_t before = h_fx_sends(&f);
     qb_sim_group_msg(f.sim, "100", "20004", "今天签到了吗");
     h_run_for(f.loop, 0.8);
-    CHECK_INT(sends(&f), before);
+    CHECK_INT(h_fx_sends(&f), before);
     CHECK_INT(days_of(&f, "20004"), 0);
     /* the board lists today's order */
-    p = ask(&f, "20004", "签到榜");
+    p = h_fx_ask(&f, "20004", "签到榜");
     CHECK(strstr(p, "今日签到（3 人）") != NULL);
     CHECK(strstr(p, "1. Alice") != NULL && strstr(p, "2. Bob") != NULL &&
           strstr(p, "3. Carol") != NULL);
@@ -179,20 +111,20 @@ TEST(duplicate_delivery_gives_one_checkin_and_one_award)
 {
     struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
-    say_raw(&f, "20001", "Alice", 900001, "签到");
-    say_raw(&f, "20001", "Alice", 900001, "签到");
-    CHECK(wait_sends(&f, 1));
+    h_fx_say_raw(&f, "20001", "Alice", 900001, "签到");
+    h_fx_say_raw(&f, "20001", "Alice", 900001, "签到");
+    CHECK(h_fx_wait_sends(&f, 1));
     h_run_for(f.loop, 0.8);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     CHECK_INT(days_of(&f, "20001"), 1);
     CHECK_INT(award_rows(&f, "20001"), 1);
     CHECK_INT(points_of(&f, "20001"), 5);
     /* after a restart the core's duplicate cache is empty: the plugin still knows it */
     h_fx_restart(&f);
-    size_t before = sends(&f);
-    say_raw(&f, "20001", "Alice", 900001, "签到");
+    size_t before = h_fx_sends(&f);
+    h_fx_say_raw(&f, "20001", "Alice", 900001, "签到");
     h_run_for(f.loop, 0.8);
-    CHECK_INT(sends(&f), before);
+    CHECK_INT(h_fx_sends(&f), before);
     CHECK_INT(days_of(&f, "20001"), 1);
     CHECK_INT(points_of(&f, "20001"), 5);
     h_fx_done(&f);
@@ -202,10 +134,10 @@ TEST(second_checkin_the_same_day_is_refused)
 {
     struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
-    ask(&f, "20002", "签到");
-    ask(&f, "20001", "签到");
+    h_fx_ask(&f, "20002", "签到");
+    h_fx_ask(&f, "20001", "签到");
     qb_clock_advance(3 * HOUR);
-    const char *p = ask(&f, "20001", "早安打卡");
+    const char *p = h_fx_ask(&f, "20001", "早安打卡");
     CHECK(strstr(p, "今天已经签到过了（第 2 位，连续 1 天）") != NULL);
     CHECK(strstr(p, AT("20001")) != NULL);
     CHECK_INT(points_of(&f, "20001"), 5);
@@ -218,15 +150,15 @@ TEST(days_follow_shanghai_midnight_and_streaks_reset_after_a_gap)
     struct h_fx f;
     /* 23:59 local = 15:59 UTC; two minutes later it is a new local day, same UTC day */
     fx_start(&f, MON_8H + 15 * HOUR + 59 * MIN, "\"merge_window\": \"0s\"");
-    CHECK(strstr(ask(&f, "20001", "签到"), "连续 1 天") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "签到"), "连续 1 天") != NULL);
     qb_clock_advance(2 * MIN);
-    CHECK(strstr(ask(&f, "20001", "签到"), "连续 2 天") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "签到"), "连续 2 天") != NULL);
     CHECK_INT(points_of(&f, "20001"), 10);
     /* skip Wednesday: Thursday starts again */
     qb_clock_advance(2 * DAY);
-    const char *p = ask(&f, "20001", "签到");
+    const char *p = h_fx_ask(&f, "20001", "签到");
     CHECK(strstr(p, "连续 1 天") != NULL);
-    p = ask(&f, "20001", "我的签到");
+    p = h_fx_ask(&f, "20001", "我的签到");
     CHECK(strstr(p, "连续 1 天，最长 2 天，累计 3 天") != NULL);
     h_fx_done(&f);
 }
@@ -236,15 +168,15 @@ TEST(outside_the_window_members_are_told_when_it_opens)
     struct h_fx f;
     fx_start(&f, MON_8H - 3 * HOUR - 30 * MIN, /* 04:30 */
              "\"merge_window\": \"0s\", \"window_start\": \"05:00\", \"window_end\": \"09:30\"");
-    const char *p = ask(&f, "20001", "签到");
+    const char *p = h_fx_ask(&f, "20001", "签到");
     CHECK(strstr(p, "还没到签到时间，05:00 开始") != NULL);
     qb_clock_advance(5 * HOUR + 30 * MIN); /* 10:00 */
-    p = ask(&f, "20001", "签到");
+    p = h_fx_ask(&f, "20001", "签到");
     CHECK(strstr(p, "签到时间是 05:00–09:30，明天 05:00 再来吧") != NULL);
     CHECK_INT(days_of(&f, "20001"), 0);
     CHECK_INT(points_of(&f, "20001"), 0);
     qb_clock_advance(20 * HOUR); /* 06:00 the next day */
-    CHECK(strstr(ask(&f, "20001", "签到"), "今天第 1 位") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "签到"), "今天第 1 位") != NULL);
     CHECK_INT(days_of(&f, "20001"), 1);
     h_fx_done(&f);
 }
@@ -257,24 +189,24 @@ TEST(confirmations_in_the_morning_rush_are_merged)
     qb_sim_group_msg(f.sim, "100", "20002", "签到");
     qb_sim_group_msg(f.sim, "100", "20003", "打卡");
     h_run_for(f.loop, 0.8);
-    CHECK_INT(sends(&f), 0);
+    CHECK_INT(h_fx_sends(&f), 0);
     CHECK_INT(days_of(&f, "20003"), 1); /* recorded at once, confirmed later */
     qb_clock_advance(3 * SEC);
-    CHECK(wait_sends(&f, 1));
-    const char *p = last_send(&f);
+    CHECK(h_fx_wait_sends(&f, 1));
+    const char *p = h_fx_last_send(&f);
     CHECK_INT(count_of(p, "{\"type\":\"at\""), 3);
     CHECK(strstr(p, AT("20001")) != NULL && strstr(p, AT("20002")) != NULL &&
           strstr(p, AT("20003")) != NULL);
     CHECK(strstr(p, "今天第 3 位") != NULL);
     h_run_for(f.loop, 0.8);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     /* a lone check-in later is answered within the window, alone */
     qb_clock_advance(MIN);
     qb_sim_group_msg(f.sim, "100", "20004", "签到");
     h_run_for(f.loop, 0.5);
     qb_clock_advance(3 * SEC);
-    CHECK(wait_sends(&f, 2));
-    p = last_send(&f);
+    CHECK(h_fx_wait_sends(&f, 2));
+    p = h_fx_last_send(&f);
     CHECK_INT(count_of(p, "{\"type\":\"at\""), 1);
     CHECK(strstr(p, AT("20004")) != NULL);
     h_fx_done(&f);
@@ -284,10 +216,10 @@ TEST(a_restart_between_two_days_keeps_the_streak)
 {
     struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
-    ask(&f, "20001", "签到");
+    h_fx_ask(&f, "20001", "签到");
     h_fx_restart(&f);
     qb_clock_advance(DAY);
-    const char *p = ask(&f, "20001", "签到");
+    const char *p = h_fx_ask(&f, "20001", "签到");
     CHECK(strstr(p, "连续 2 天") != NULL);
     CHECK(strstr(p, "今天第 1 位") != NULL);
     CHECK_INT(points_of(&f, "20001"), 10);
@@ -304,7 +236,7 @@ TEST(backfilled_checkins_are_recorded_and_only_recent_ones_answered)
 {
     struct h_fx f;
     fx_start(&f, MON_8H - 5 * MIN, "\"merge_window\": \"0s\"");
-    ask(&f, "20003", "签到"); /* the bot knows the group: it back-fills it after a restart */
+    h_fx_ask(&f, "20003", "签到"); /* the bot knows the group: it back-fills it after a restart */
     qb_clock_advance(5 * MIN);
     qb_bot_free(f.bot); /* the bot is away ... */
     f.bot = NULL;
@@ -314,10 +246,10 @@ TEST(backfilled_checkins_are_recorded_and_only_recent_ones_answered)
     qb_clock_advance(2 * MIN);
     h_fx_start_bot(&f); /* ... and recovers both from history */
     CHECK(h_run_until(f.loop, recorded, &f, 5));
-    CHECK(wait_sends(&f, 2));
+    CHECK(h_fx_wait_sends(&f, 2));
     h_run_for(f.loop, 0.8);
-    CHECK_INT(sends(&f), 2);
-    const char *p = last_send(&f);
+    CHECK_INT(h_fx_sends(&f), 2);
+    const char *p = h_fx_last_send(&f);
     CHECK(strstr(p, AT("20002")) != NULL);
     CHECK(strstr(p, AT("20001")) == NULL);
     CHECK(strstr(p, "今天第 3 位") != NULL);
@@ -335,33 +267,33 @@ TEST(makeup_costs_points_repairs_the_streak_and_is_limited_per_month)
     /* Alice: 23rd, 25th, 27th, 29th; Carol: the 27th only */
     for (int d = 0; d < 7; d++) {
         if (d % 2 == 0)
-            ask(&f, "20001", "签到");
+            h_fx_ask(&f, "20001", "签到");
         if (d == 4)
-            ask(&f, "20003", "签到");
+            h_fx_ask(&f, "20003", "签到");
         if (d < 6)
             qb_clock_advance(DAY);
     }
     CHECK_INT(points_of(&f, "20001"), 120);
-    const char *p = ask(&f, "20001", "补签");
+    const char *p = h_fx_ask(&f, "20001", "补签");
     CHECK(strstr(p, "补上了 11月28日") != NULL);
     CHECK(strstr(p, "连续 3 天") != NULL);
     CHECK_INT(points_of(&f, "20001"), 80);
-    p = ask(&f, "20001", "补签");
+    p = h_fx_ask(&f, "20001", "补签");
     CHECK(strstr(p, "补上了 11月26日") != NULL);
     CHECK(strstr(p, "连续 5 天") != NULL);
     CHECK_INT(points_of(&f, "20001"), 40);
-    p = ask(&f, "20001", "补签");
+    p = h_fx_ask(&f, "20001", "补签");
     CHECK(strstr(p, "本月的补签次数已经用完了") != NULL);
     CHECK_INT(points_of(&f, "20001"), 40);
-    p = ask(&f, "20001", "我的签到");
+    p = h_fx_ask(&f, "20001", "我的签到");
     CHECK(strstr(p, "连续 5 天，最长 5 天，累计 6 天；本月还能补签 0 次") != NULL);
     /* Carol missed the 28th but has only 30 points */
-    p = ask(&f, "20003", "补签");
+    p = h_fx_ask(&f, "20003", "补签");
     CHECK(strstr(p, "积分不够：补签要 40 分，你现在有 30 分") != NULL);
     CHECK_INT(points_of(&f, "20003"), 30);
     CHECK_INT(days_of(&f, "20003"), 1);
     /* Dave never checked in: nothing to make up */
-    CHECK(strstr(ask(&f, "20004", "补签"), "没有需要补签的日子") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20004", "补签"), "没有需要补签的日子") != NULL);
     h_fx_done(&f);
 }
 
@@ -369,7 +301,7 @@ TEST(makeup_is_refused_where_not_enabled)
 {
     struct h_fx f;
     fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
-    CHECK(strstr(ask(&f, "20001", "补签"), "本群没有开启补签") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "补签"), "本群没有开启补签") != NULL);
     h_fx_done(&f);
 }
 
@@ -385,32 +317,54 @@ TEST(the_daily_summary_posts_at_its_time)
     fx_start(&f, MON_8H - 4 * DAY, "\"merge_window\": \"0s\", \"summary_time\": \"21:00\"");
     /* Dave: Thursday to Saturday (19th–21st), then nothing */
     for (int d = 0; d < 3; d++) {
-        ask(&f, "20004", "签到");
+        h_fx_ask(&f, "20004", "签到");
         qb_clock_advance(DAY);
         h_run_for(f.loop, 1.2); /* yesterday's summary comes due late: stale, skipped */
     }
     qb_clock_advance(DAY); /* Monday 08:00 */
     h_run_for(f.loop, 1.2);
     CHECK(!summary_sent(&f));
-    ask(&f, "20001", "签到");
-    ask(&f, "20002", "签到");
-    ask(&f, "20003", "签到");
+    h_fx_ask(&f, "20001", "签到");
+    h_fx_ask(&f, "20002", "签到");
+    h_fx_ask(&f, "20003", "签到");
     qb_clock_advance(12 * HOUR + 59 * MIN); /* 20:59 */
     h_run_for(f.loop, 1.2);
     CHECK(!summary_sent(&f));
-    size_t before = sends(&f);
+    size_t before = h_fx_sends(&f);
     qb_clock_advance(2 * MIN); /* 21:01 */
     CHECK(h_run_until(f.loop, summary_sent, &f, 5));
-    const char *p = last_send(&f);
+    const char *p = h_fx_last_send(&f);
     CHECK(strstr(p, "11月23日签到小结：今天共 3 人签到") != NULL);
     CHECK(strstr(p, "最早：Alice、Bob、Carol") != NULL);
     CHECK(strstr(p, "Dave（此前连续 3 天）") != NULL);
     h_run_for(f.loop, 1.2);
-    CHECK_INT(sends(&f), before + 1);
+    CHECK_INT(h_fx_sends(&f), before + 1);
     /* Tuesday: nobody checks in, no summary */
     qb_clock_advance(DAY);
     h_run_for(f.loop, 1.5);
-    CHECK_INT(sends(&f), before + 1);
+    CHECK_INT(h_fx_sends(&f), before + 1);
+    h_fx_done(&f);
+}
+
+/* summary_time added by a reload after the day's only check-in: the summary still comes at
+ * 21:00 although nobody says anything more (the group is not waited for). */
+TEST(a_summary_time_added_by_a_reload_posts_without_another_checkin)
+{
+    struct h_fx f;
+    fx_start(&f, MON_8H, "\"merge_window\": \"0s\"");
+    h_fx_ask(&f, "20001", "签到");
+    h_fx_rules(&f, "main.json",
+               "{\"name\": \"main\", \"groups\": [\"100\"], \"timezone\": \"Asia/Shanghai\","
+               " \"plugins\": {\"checkin\": {\"enabled\": true, \"merge_window\": \"0s\","
+               " \"summary_time\": \"21:00\"}}}");
+    CHECK(qb_bot_reload_rules(f.bot) == QB_OK);
+    h_run_for(f.loop, 1.3);
+    size_t before = h_fx_sends(&f);
+    qb_clock_advance(13 * HOUR + MIN); /* 21:01 */
+    CHECK(h_run_until(f.loop, summary_sent, &f, 5));
+    CHECK(strstr(h_fx_last_send(&f), "11月23日签到小结：今天共 1 人签到") != NULL);
+    h_run_for(f.loop, 1.2);
+    CHECK_INT(h_fx_sends(&f), before + 1);
     h_fx_done(&f);
 }
 
@@ -447,7 +401,7 @@ TEST(check_hook_rejects_a_window_ending_before_it_starts)
                "{\"enabled\": true, \"reply\": \"{at} 第 {ordr} 位\"}}}");
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("{ordr}"));
-    CHECK(strstr(ask(&f, "20001", "签到"), "今天第 1 位") != NULL); /* old rules still on */
+    CHECK(strstr(h_fx_ask(&f, "20001", "签到"), "今天第 1 位") != NULL); /* old rules still on */
     h_fx_done(&f);
 }
 
@@ -464,6 +418,7 @@ int main(void)
     RUN(makeup_costs_points_repairs_the_streak_and_is_limited_per_month);
     RUN(makeup_is_refused_where_not_enabled);
     RUN(the_daily_summary_posts_at_its_time);
+    RUN(a_summary_time_added_by_a_reload_posts_without_another_checkin);
     RUN(check_hook_rejects_a_window_ending_before_it_starts);
     return test_done();
 }

@@ -27,30 +27,10 @@ static const struct qb_plugin *const test_plugins[] = {&qb_plugin_schedule, NULL
 
 /* ---- fixture ---- */
 
-static void bot_stop(struct h_fx *f)
-{
-    qb_bot_free(f->bot);
-    f->bot = NULL;
-}
-
-static void bot_start(struct h_fx *f)
-{
-    h_fx_start_bot(f);
-}
-
-static long long db_number(struct h_fx *f, const char *sql)
-{
-    qb_store_commit(f->bot->store);
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(qb_store_db(f->bot->store), sql, -1, &st, NULL);
-    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return v;
-}
-
 static bool group_known(void *ud)
 {
-    return db_number(ud, "SELECT COUNT(*) FROM schedule_groups WHERE group_id = '100'") == 1;
+    return h_fx_number(ud, "SELECT COUNT(*) FROM schedule_groups WHERE group_id = '100'", NULL) ==
+           1;
 }
 
 /* Start at fake time t0 with group 100 (Asia/Shanghai) under `settings` (the plugin's JSON
@@ -73,33 +53,9 @@ static void fx_start(struct h_fx *f, int64_t t0, const char *settings)
     CHECK(h_run_until(f->loop, group_known, f, 5));
 }
 
-static size_t sends(struct h_fx *f)
-{
-    return qb_sim_count(f->sim, "send_group_msg");
-}
-
 static size_t bans(struct h_fx *f)
 {
     return qb_sim_count(f->sim, "set_group_whole_ban");
-}
-
-static bool wait_sends(struct h_fx *f, size_t n)
-{
-    return h_fx_wait(f, "send_group_msg", n);
-}
-
-static const char *last_send(struct h_fx *f)
-{
-    return h_fx_last(f, "send_group_msg");
-}
-
-/* A member's command the bot answers at once: wait for the answer and return it. */
-static const char *ask(struct h_fx *f, const char *user, const char *text)
-{
-    size_t before = sends(f);
-    qb_sim_group_msg(f->sim, "100", user, text);
-    CHECK(wait_sends(f, before + 1));
-    return last_send(f);
 }
 
 /* Move the fake clock and give the bot's scheduler time to look (it runs once a second). */
@@ -116,22 +72,22 @@ TEST(daily_post_fires_at_eight_on_consecutive_days_with_rotating_topics)
     struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
     pass(&f, 29 * MIN); /* 07:59 */
-    CHECK_INT(sends(&f), 0);
+    CHECK_INT(h_fx_sends(&f), 0);
     qb_clock_advance(MIN); /* 08:00 */
-    CHECK(wait_sends(&f, 1));
-    const char *p = last_send(&f);
+    CHECK(h_fx_wait_sends(&f, 1));
+    const char *p = h_fx_last_send(&f);
     CHECK(strstr(p, "11月23日 星期一 今日话题") != NULL);
     CHECK(strstr(p, "读书") != NULL);
     h_run_for(f.loop, 1.3);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     qb_clock_advance(DAY);
-    CHECK(wait_sends(&f, 2));
-    p = last_send(&f);
+    CHECK(h_fx_wait_sends(&f, 2));
+    p = h_fx_last_send(&f);
     CHECK(strstr(p, "11月24日 星期二") != NULL);
     CHECK(strstr(p, "电影") != NULL);
     qb_clock_advance(DAY); /* the list wraps around */
-    CHECK(wait_sends(&f, 3));
-    CHECK(strstr(last_send(&f), "读书") != NULL);
+    CHECK(h_fx_wait_sends(&f, 3));
+    CHECK(strstr(h_fx_last_send(&f), "读书") != NULL);
     h_fx_done(&f);
 }
 
@@ -142,17 +98,17 @@ TEST(weekly_monday_post_fires_only_on_monday)
              "\"group_name\": \"读书会\","
              " \"posts\": [\"0 9 * * MON|周报|本周周报 {date} {weekday}，{group}加油！\"]");
     pass(&f, MIN); /* Sunday 09:01 */
-    CHECK_INT(sends(&f), 0);
+    CHECK_INT(h_fx_sends(&f), 0);
     qb_clock_advance(DAY - MIN); /* Monday 09:00 */
-    CHECK(wait_sends(&f, 1));
-    CHECK(strstr(last_send(&f), "本周周报 11月23日 星期一，读书会加油！") != NULL);
+    CHECK(h_fx_wait_sends(&f, 1));
+    CHECK(strstr(h_fx_last_send(&f), "本周周报 11月23日 星期一，读书会加油！") != NULL);
     pass(&f, DAY); /* Tuesday 09:00 */
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     pass(&f, 5 * DAY); /* Sunday 09:00 */
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     qb_clock_advance(DAY); /* Monday 11-30 */
-    CHECK(wait_sends(&f, 2));
-    CHECK(strstr(last_send(&f), "11月30日 星期一") != NULL);
+    CHECK(h_fx_wait_sends(&f, 2));
+    CHECK(strstr(h_fx_last_send(&f), "11月30日 星期一") != NULL);
     h_fx_done(&f);
 }
 
@@ -160,33 +116,33 @@ TEST(pause_stops_a_post_and_resume_restarts_it)
 {
     struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
-    CHECK(strstr(ask(&f, "20002", "/schedule pause 每日话题"), "已暂停「每日话题」") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "/schedule pause 每日话题"), "已暂停「每日话题」") != NULL);
     /* a member cannot resume it */
-    const char *p = ask(&f, "20001", "/schedule resume 每日话题");
+    const char *p = h_fx_ask(&f, "20001", "/schedule resume 每日话题");
     CHECK(strstr(p, "已恢复") == NULL);
-    size_t before = sends(&f);
+    size_t before = h_fx_sends(&f);
     pass(&f, 30 * MIN); /* 08:00 */
-    CHECK_INT(sends(&f), before);
-    p = ask(&f, "20002", "定时列表");
+    CHECK_INT(h_fx_sends(&f), before);
+    p = h_fx_ask(&f, "20002", "定时列表");
     CHECK(strstr(p, "每日话题（0 8 * * *）已暂停") != NULL);
-    p = ask(&f, "20002", "/schedule resume 每日话题");
+    p = h_fx_ask(&f, "20002", "/schedule resume 每日话题");
     CHECK(strstr(p, "已恢复「每日话题」，下次 11月24日 星期二 08:00") != NULL);
-    p = ask(&f, "20002", "/schedule pause 没有这个");
+    p = h_fx_ask(&f, "20002", "/schedule pause 没有这个");
     CHECK(strstr(p, "没有叫「没有这个」的定时任务") != NULL);
-    before = sends(&f);
+    before = h_fx_sends(&f);
     qb_clock_advance(DAY);
-    CHECK(wait_sends(&f, before + 1));
-    CHECK(strstr(last_send(&f), "读书") != NULL); /* the paused day took no topic */
-    p = ask(&f, "20002", "/schedule list");
+    CHECK(h_fx_wait_sends(&f, before + 1));
+    CHECK(strstr(h_fx_last_send(&f), "读书") != NULL); /* the paused day took no topic */
+    p = h_fx_ask(&f, "20002", "/schedule list");
     CHECK(strstr(p, "每日话题（0 8 * * *）下次 11月25日 星期三 08:00") != NULL);
     /* run once now, for testing: the next topic */
-    CHECK(strstr(ask(&f, "20002", "/schedule run 每日话题"), "电影") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "/schedule run 每日话题"), "电影") != NULL);
     h_fx_done(&f);
 }
 
 static long long runs(struct h_fx *f)
 {
-    return db_number(f, "SELECT COUNT(*) FROM schedule_runs WHERE outcome = 'sent'");
+    return h_fx_number(f, "SELECT COUNT(*) FROM schedule_runs WHERE outcome = 'sent'", NULL);
 }
 
 TEST(restarts_never_duplicate_and_a_missed_post_fires_once_late)
@@ -195,20 +151,20 @@ TEST(restarts_never_duplicate_and_a_missed_post_fires_once_late)
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
     h_fx_restart(&f); /* 07:30: the schedule is kept, not re-armed */
     qb_clock_advance(30 * MIN);
-    CHECK(wait_sends(&f, 1));
+    CHECK(h_fx_wait_sends(&f, 1));
     h_fx_restart(&f); /* right after posting */
     h_run_for(f.loop, 1.3);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     /* the bot is away over the next 08:00 and back at 08:20 */
-    bot_stop(&f);
+    h_fx_stop(&f);
     qb_clock_advance(DAY + 20 * MIN);
-    bot_start(&f);
-    CHECK(wait_sends(&f, 2));
-    CHECK(strstr(last_send(&f), "11月24日 星期二") != NULL); /* dated when it was due */
-    CHECK(strstr(last_send(&f), "电影") != NULL);
+    h_fx_start_bot(&f);
+    CHECK(h_fx_wait_sends(&f, 2));
+    CHECK(strstr(h_fx_last_send(&f), "11月24日 星期二") != NULL); /* dated when it was due */
+    CHECK(strstr(h_fx_last_send(&f), "电影") != NULL);
     h_fx_restart(&f);
     h_run_for(f.loop, 1.3);
-    CHECK_INT(sends(&f), 2);
+    CHECK_INT(h_fx_sends(&f), 2);
     CHECK_INT(runs(&f), 2);
     h_fx_done(&f);
 }
@@ -217,16 +173,16 @@ TEST(a_post_missed_by_more_than_stale_after_is_skipped)
 {
     struct h_fx f;
     fx_start(&f, MON_8H - 30 * MIN, DAILY);
-    bot_stop(&f);
+    h_fx_stop(&f);
     qb_clock_advance(3 * HOUR + 30 * MIN); /* back at 11:00: three hours late */
-    bot_start(&f);
+    h_fx_start_bot(&f);
     h_run_for(f.loop, 1.5);
-    CHECK_INT(sends(&f), 0);
+    CHECK_INT(h_fx_sends(&f), 0);
     CHECK(h_logged("post \"每日话题\" was due 180 min ago"));
     CHECK(h_logged("skipped as stale"));
     qb_clock_advance(21 * HOUR); /* the next morning runs as usual, with the first topic */
-    CHECK(wait_sends(&f, 1));
-    CHECK(strstr(last_send(&f), "读书") != NULL);
+    CHECK(h_fx_wait_sends(&f, 1));
+    CHECK(strstr(h_fx_last_send(&f), "读书") != NULL);
     h_fx_done(&f);
 }
 
@@ -239,8 +195,8 @@ TEST(night_mode_mutes_at_23_and_lifts_at_7_across_a_restart)
     qb_clock_advance(MIN); /* 23:00 */
     CHECK(h_fx_wait(&f, "set_group_whole_ban", 1));
     CHECK(strstr(h_fx_last(&f, "set_group_whole_ban"), "\"enable\":true") != NULL);
-    CHECK(wait_sends(&f, 1));
-    CHECK(strstr(last_send(&f), "23:00–07:00 全员禁言") != NULL);
+    CHECK(h_fx_wait_sends(&f, 1));
+    CHECK(strstr(h_fx_last_send(&f), "23:00–07:00 全员禁言") != NULL);
     /* the notice goes out before the mute */
     CHECK(qb_sim_find(f.sim, 0, "send_group_msg", "全员禁言") <
           qb_sim_find(f.sim, 0, "set_group_whole_ban", "\"enable\":true"));
@@ -248,17 +204,17 @@ TEST(night_mode_mutes_at_23_and_lifts_at_7_across_a_restart)
     h_fx_restart(&f);
     h_run_for(f.loop, 1.3);
     CHECK_INT(bans(&f), 1);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     pass(&f, 5 * HOUR + 59 * MIN); /* 06:59 */
     CHECK_INT(bans(&f), 1);
     qb_clock_advance(MIN); /* 07:00 */
     CHECK(h_fx_wait(&f, "set_group_whole_ban", 2));
     CHECK(strstr(h_fx_last(&f, "set_group_whole_ban"), "\"enable\":false") != NULL);
-    CHECK(wait_sends(&f, 2));
-    CHECK(strstr(last_send(&f), "早上好") != NULL);
+    CHECK(h_fx_wait_sends(&f, 2));
+    CHECK(strstr(h_fx_last_send(&f), "早上好") != NULL);
     h_run_for(f.loop, 1.3);
     CHECK_INT(bans(&f), 2);
-    CHECK_INT(sends(&f), 2);
+    CHECK_INT(h_fx_sends(&f), 2);
     h_fx_done(&f);
 }
 
@@ -266,22 +222,57 @@ TEST(night_mode_missed_at_23_starts_late_once)
 {
     struct h_fx f;
     fx_start(&f, MON_8H + 14 * HOUR + 30 * MIN, NIGHT); /* 22:30 */
-    bot_stop(&f);
+    h_fx_stop(&f);
     qb_clock_advance(HOUR); /* back at 23:30 */
-    bot_start(&f);
+    h_fx_start_bot(&f);
     CHECK(h_fx_wait(&f, "set_group_whole_ban", 1));
     CHECK(strstr(h_fx_last(&f, "set_group_whole_ban"), "\"enable\":true") != NULL);
-    CHECK(wait_sends(&f, 1));
+    CHECK(h_fx_wait_sends(&f, 1));
     h_fx_restart(&f);
     h_run_for(f.loop, 1.3);
     CHECK_INT(bans(&f), 1);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     /* away all night: the lift still happens when it is back */
-    bot_stop(&f);
+    h_fx_stop(&f);
     qb_clock_advance(8 * HOUR); /* 07:30 */
-    bot_start(&f);
+    h_fx_start_bot(&f);
     CHECK(h_fx_wait(&f, "set_group_whole_ban", 2));
     CHECK(strstr(h_fx_last(&f, "set_group_whole_ban"), "\"enable\":false") != NULL);
+    h_fx_done(&f);
+}
+
+/* Group 100 is listed in the rules file but nobody there ever says anything: its post is
+ * armed at start-up all the same; a reload that lists a second quiet group arms that one too. */
+TEST(a_quiet_group_listed_in_the_rules_gets_its_posts)
+{
+    struct h_fx f;
+    h_fx_init(&f, MON_8H - 30 * MIN, test_plugins, NULL);
+#define QUIET_RULES(groups)                                                                        \
+    "{\"name\": \"main\", \"groups\": [" groups "], \"timezone\": \"Asia/Shanghai\","              \
+    " \"plugins\": {\"schedule\": {\"enabled\": true, " DAILY "}}}"
+    char json[1024];
+    snprintf(json, sizeof json, "%s", QUIET_RULES("\"100\""));
+    h_fx_rules(&f, "main.json", json);
+    qb_sim_add_group(f.sim, "100", "100");
+    qb_sim_add_group(f.sim, "200", "200");
+    h_fx_boot(&f, "");
+    pass(&f, 29 * MIN); /* 07:59 */
+    CHECK_INT(h_fx_sends(&f), 0);
+    qb_clock_advance(MIN); /* 08:00 */
+    CHECK(h_fx_wait_sends(&f, 1));
+    const char *p = h_fx_last_send(&f);
+    CHECK(strstr(p, "\"group_id\":100") != NULL);
+    CHECK(strstr(p, "11月23日 星期一 今日话题") != NULL && strstr(p, "读书") != NULL);
+    snprintf(json, sizeof json, "%s", QUIET_RULES("\"100\", \"200\""));
+    h_fx_rules(&f, "main.json", json);
+    CHECK(qb_bot_reload_rules(f.bot) == QB_OK);
+    h_run_for(f.loop, 1.3);
+    qb_clock_advance(DAY); /* Tuesday 08:00: both groups */
+    CHECK(h_fx_wait_sends(&f, 3));
+    CHECK(qb_sim_find(f.sim, 0, "send_group_msg", "\"group_id\":200") >= 0);
+    CHECK(strstr(h_fx_last_send(&f), "11月24日 星期二") != NULL);
+    h_run_for(f.loop, 1.3);
+    CHECK_INT(h_fx_sends(&f), 3);
     h_fx_done(&f);
 }
 
@@ -335,8 +326,8 @@ TEST(check_hook_rejects_broken_cron_and_unknown_placeholders)
     CHECK(qb_bot_reload_rules(f.bot) != QB_OK);
     CHECK(h_logged("{itme}"));
     qb_clock_advance(30 * MIN); /* the old rules still post */
-    CHECK(wait_sends(&f, 1));
-    CHECK(strstr(last_send(&f), "读书") != NULL);
+    CHECK(h_fx_wait_sends(&f, 1));
+    CHECK(strstr(h_fx_last_send(&f), "读书") != NULL);
     h_fx_done(&f);
 }
 
@@ -349,6 +340,7 @@ int main(void)
     RUN(a_post_missed_by_more_than_stale_after_is_skipped);
     RUN(night_mode_mutes_at_23_and_lifts_at_7_across_a_restart);
     RUN(night_mode_missed_at_23_starts_late_once);
+    RUN(a_quiet_group_listed_in_the_rules_gets_its_posts);
     RUN(check_hook_rejects_broken_cron_and_unknown_placeholders);
     return test_done();
 }

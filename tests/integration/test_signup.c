@@ -49,97 +49,18 @@ static void fx_start(struct h_fx *f, const char *settings)
     h_fx_boot(f, "");
 }
 
-struct want {
-    struct qb_sim *sim;
-    size_t n;
-};
-
-static bool sends_at_least(void *ud)
-{
-    struct want *w = ud;
-    return qb_sim_count(w->sim, "send_group_msg") >= w->n;
-}
-
-static size_t sends(struct h_fx *f)
-{
-    return qb_sim_count(f->sim, "send_group_msg");
-}
-
-static bool wait_sends(struct h_fx *f, size_t n)
-{
-    struct want w = {f->sim, n};
-    return h_run_until(f->loop, sends_at_least, &w, 5);
-}
-
-static const char *last_send(struct h_fx *f)
-{
-    for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
-        const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
-        if (!strcmp(c->action, "send_group_msg"))
-            return c->params;
-    }
-    return "";
-}
-
-/* A member's message the bot answers at once: wait for the answer and return it. */
-static const char *ask(struct h_fx *f, const char *user, const char *text)
-{
-    size_t before = sends(f);
-    qb_sim_group_msg(f->sim, "100", user, text);
-    CHECK(wait_sends(f, before + 1));
-    return last_send(f);
-}
-
-/* A message the bot must not answer: nothing is sent within a short while. */
-static void silent(struct h_fx *f, const char *user, const char *text)
-{
-    size_t before = sends(f);
-    qb_sim_group_msg(f->sim, "100", user, text);
-    h_run_for(f->loop, 0.5);
-    CHECK_INT(sends(f), before);
-    if (sends(f) != before)
-        fprintf(stderr, "  unexpected answer to %s: %s\n", text, last_send(f));
-}
-
-/* A group message with a chosen message id, as NapCat posts it (for duplicates). */
-static void say_raw(struct h_fx *f, const char *user, const char *name, long long message_id,
-                    const char *text)
-{
-    char frame[2048];
-    snprintf(frame, sizeof frame,
-             "{\"time\":%lld,\"self_id\":10001,\"post_type\":\"message\",\"message_type\":"
-             "\"group\",\"sub_type\":\"normal\",\"message_id\":%lld,\"group_id\":100,"
-             "\"user_id\":%s,\"anonymous\":null,\"font\":14,\"sender\":{\"user_id\":%s,"
-             "\"nickname\":\"%s\",\"card\":\"\",\"role\":\"member\"},\"message\":"
-             "[{\"type\":\"text\",\"data\":{\"text\":\"%s\"}}],"
-             "\"raw_message\":\"\",\"message_format\":\"array\"}",
-             (long long)(qb_clock_now() / 1000), message_id, user, user, name, text);
-    qb_sim_send_raw(f->sim, frame, strlen(frame));
-}
-
-static long long db_number(struct h_fx *f, const char *sql, const char *arg)
-{
-    qb_store_commit(f->bot->store);
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(qb_store_db(f->bot->store), sql, -1, &st, NULL);
-    sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Members currently on the open or latest list called name. */
 static long long members_of(struct h_fx *f, const char *name)
 {
-    return db_number(f,
-                     "SELECT COUNT(*) FROM signup_entries WHERE left_at IS NULL AND list_id ="
-                     " (SELECT MAX(id) FROM signup_lists WHERE group_id = '100' AND name = ?1)",
-                     name);
+    return h_fx_number(f,
+                       "SELECT COUNT(*) FROM signup_entries WHERE left_at IS NULL AND list_id ="
+                       " (SELECT MAX(id) FROM signup_lists WHERE group_id = '100' AND name = ?1)",
+                       name);
 }
 
 static long long lists_named(struct h_fx *f, const char *name)
 {
-    return db_number(f, "SELECT COUNT(*) FROM signup_lists WHERE name = ?1", name);
+    return h_fx_number(f, "SELECT COUNT(*) FROM signup_lists WHERE name = ?1", name);
 }
 
 struct count_want {
@@ -175,27 +96,27 @@ TEST(cap_waiting_list_and_promotion)
 {
     struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
-    const char *p = ask(&f, "20002", "接龙 羽毛球 2");
+    const char *p = h_fx_ask(&f, "20002", "接龙 羽毛球 2");
     CHECK(strstr(p, "接龙「羽毛球」开始啦（限 2 人，满了进候补）") != NULL);
-    p = ask(&f, "20001", "+1");
+    p = h_fx_ask(&f, "20001", "+1");
     CHECK(strstr(p, "羽毛球（1/2）：1. Alice") != NULL);
-    p = ask(&f, "20003", "报名");
+    p = h_fx_ask(&f, "20003", "报名");
     CHECK(strstr(p, "羽毛球（2/2）：1. Alice 2. Carol") != NULL);
-    p = ask(&f, "20004", "+1");
+    p = h_fx_ask(&f, "20004", "+1");
     CHECK(strstr(p, "羽毛球（2/2）：1. Alice 2. Carol\\n候补：1. Dave") != NULL);
     /* a second +1 from someone on the waiting list tells where they are */
-    p = ask(&f, "20004", "报名");
+    p = h_fx_ask(&f, "20004", "报名");
     CHECK(strstr(p, "候补第 1 位") != NULL);
     CHECK_INT(members_of(&f, "羽毛球"), 3);
     /* Alice leaves: Dave moves up and is mentioned */
-    p = ask(&f, "20001", "取消");
+    p = h_fx_ask(&f, "20001", "取消");
     CHECK(strstr(p, AT("20004")) != NULL);
     CHECK(strstr(p, "你已从候补转为「羽毛球」的正式报名") != NULL);
     CHECK(strstr(p, "羽毛球（2/2）：1. Carol 2. Dave") != NULL);
     CHECK_INT(count_of(p, "候补"), 1); /* only in the promotion line: nobody waits */
     CHECK_INT(members_of(&f, "羽毛球"), 2);
     /* someone in the waiting list leaving promotes nobody; a non-member is told */
-    p = ask(&f, "20001", "取消报名");
+    p = h_fx_ask(&f, "20001", "取消报名");
     CHECK(strstr(p, "你还没有报名进行中的接龙") != NULL);
     h_fx_done(&f);
 }
@@ -204,24 +125,25 @@ TEST(duplicate_plus_one_counts_once)
 {
     struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
-    ask(&f, "20002", "接龙 羽毛球 5");
-    say_raw(&f, "20001", "Alice", 700001, "+1");
-    say_raw(&f, "20001", "Alice", 700001, "+1");
-    CHECK(wait_sends(&f, 2));
+    h_fx_ask(&f, "20002", "接龙 羽毛球 5");
+    h_fx_say_raw(&f, "20001", "Alice", 700001, "+1");
+    h_fx_say_raw(&f, "20001", "Alice", 700001, "+1");
+    CHECK(h_fx_wait_sends(&f, 2));
     h_run_for(f.loop, 0.5);
-    CHECK_INT(sends(&f), 2); /* one repost, no "already" reply for the duplicate */
+    CHECK_INT(h_fx_sends(&f), 2); /* one repost, no "already" reply for the duplicate */
     CHECK_INT(members_of(&f, "羽毛球"), 1);
     /* the core's duplicate cache is gone after a restart: the plugin still knows */
     h_fx_restart(&f);
-    size_t before = sends(&f);
-    say_raw(&f, "20001", "Alice", 700001, "+1");
+    size_t before = h_fx_sends(&f);
+    h_fx_say_raw(&f, "20001", "Alice", 700001, "+1");
     h_run_for(f.loop, 0.5);
-    CHECK_INT(sends(&f), before);
+    CHECK_INT(h_fx_sends(&f), before);
     /* a second, new +1 is answered with the place on the list */
-    const char *p = ask(&f, "20001", "+1");
+    const char *p = h_fx_ask(&f, "20001", "+1");
     CHECK(strstr(p, "你已经报名「羽毛球」了（第 1 位）") != NULL);
     CHECK_INT(members_of(&f, "羽毛球"), 1);
-    CHECK_INT(db_number(&f, "SELECT COUNT(*) FROM signup_entries WHERE user_id = ?1", "20001"), 1);
+    CHECK_INT(h_fx_number(&f, "SELECT COUNT(*) FROM signup_entries WHERE user_id = ?1", "20001"),
+              1);
     h_fx_done(&f);
 }
 
@@ -229,8 +151,8 @@ TEST(changes_within_the_window_make_one_repost)
 {
     struct h_fx f;
     fx_start(&f, ""); /* repost_window 10s by default */
-    ask(&f, "20002", "接龙 聚餐");
-    size_t before = sends(&f);
+    h_fx_ask(&f, "20002", "接龙 聚餐");
+    size_t before = h_fx_sends(&f);
     qb_sim_group_msg(f.sim, "100", "20001", "+1");
     qb_sim_group_msg(f.sim, "100", "20003", "+1");
     qb_sim_group_msg(f.sim, "100", "20004", "报名 聚餐 带一位朋友");
@@ -239,21 +161,22 @@ TEST(changes_within_the_window_make_one_repost)
     qb_sim_group_msg(f.sim, "100", "20003", "取消");
     CHECK(wait_members(&f, "聚餐", 2));
     h_run_for(f.loop, 0.5);
-    CHECK_INT(sends(&f), before); /* still inside the window */
+    CHECK_INT(h_fx_sends(&f), before); /* still inside the window */
     qb_clock_advance(5 * SEC);
-    CHECK(wait_sends(&f, before + 1));
-    const char *p = last_send(&f);
+    CHECK(h_fx_wait_sends(&f, before + 1));
+    const char *p = h_fx_last_send(&f);
     CHECK(strstr(p, "聚餐（2 人）：1. Alice 2. Dave（带一位朋友）") != NULL);
     CHECK(strstr(p, "Carol") == NULL);
     h_run_for(f.loop, 0.5);
-    CHECK_INT(sends(&f), before + 1);
+    CHECK_INT(h_fx_sends(&f), before + 1);
     /* a later change gets its own repost after the window */
     qb_clock_advance(MIN);
     qb_sim_group_msg(f.sim, "100", "20003", "+1");
     CHECK(wait_members(&f, "聚餐", 3));
     qb_clock_advance(10 * SEC);
-    CHECK(wait_sends(&f, before + 2));
-    CHECK(strstr(last_send(&f), "聚餐（3 人）：1. Alice 2. Dave（带一位朋友） 3. Carol") != NULL);
+    CHECK(h_fx_wait_sends(&f, before + 2));
+    CHECK(strstr(h_fx_last_send(&f), "聚餐（3 人）：1. Alice 2. Dave（带一位朋友） 3. Carol") !=
+          NULL);
     h_fx_done(&f);
 }
 
@@ -261,24 +184,24 @@ TEST(closing_refuses_later_joins)
 {
     struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
-    ask(&f, "20002", "接龙 羽毛球 8");
-    ask(&f, "20001", "+1");
+    h_fx_ask(&f, "20002", "接龙 羽毛球 8");
+    h_fx_ask(&f, "20001", "+1");
     /* a member may not close it; the bare word from a member is just chat */
-    CHECK(strstr(ask(&f, "20003", "/signup close 羽毛球"), "只有群管理员") != NULL);
-    silent(&f, "20003", "截止 羽毛球");
-    const char *p = ask(&f, "20002", "截止 羽毛球");
+    CHECK(strstr(h_fx_ask(&f, "20003", "/signup close 羽毛球"), "只有群管理员") != NULL);
+    h_fx_silent(&f, "20003", "截止 羽毛球");
+    const char *p = h_fx_ask(&f, "20002", "截止 羽毛球");
     CHECK(strstr(p, "接龙「羽毛球」已截止，最终名单") != NULL);
     CHECK(strstr(p, "羽毛球（1/8）【已截止】：1. Alice") != NULL);
-    p = ask(&f, "20003", "报名 羽毛球");
+    p = h_fx_ask(&f, "20003", "报名 羽毛球");
     CHECK(strstr(p, "接龙「羽毛球」已经截止了，不能再报名") != NULL);
-    p = ask(&f, "20004", "+1");
+    p = h_fx_ask(&f, "20004", "+1");
     CHECK(strstr(p, "已经截止了") != NULL);
-    p = ask(&f, "20001", "取消 羽毛球");
+    p = h_fx_ask(&f, "20001", "取消 羽毛球");
     CHECK(strstr(p, "名单不再变动") != NULL);
     CHECK_INT(members_of(&f, "羽毛球"), 1);
-    CHECK(strstr(ask(&f, "20001", "接龙列表"), "现在没有进行中的接龙") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "接龙列表"), "现在没有进行中的接龙") != NULL);
     /* the same name can be opened again as a new list */
-    CHECK(strstr(ask(&f, "20002", "接龙 羽毛球 8"), "开始啦") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "接龙 羽毛球 8"), "开始啦") != NULL);
     CHECK_INT(lists_named(&f, "羽毛球"), 2);
     CHECK_INT(members_of(&f, "羽毛球"), 0);
     h_fx_done(&f);
@@ -300,12 +223,12 @@ TEST(export_writes_a_safe_csv)
 {
     struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
-    ask(&f, "20002", "接龙 羽毛球 2");
-    ask(&f, "20005", "+1");
-    ask(&f, "20006", "报名 羽毛球 +2 带朋友");
-    ask(&f, "20001", "+1");
-    silent(&f, "20001", "导出 羽毛球"); /* a member saying the word is not answered */
-    const char *p = ask(&f, "20002", "导出 羽毛球");
+    h_fx_ask(&f, "20002", "接龙 羽毛球 2");
+    h_fx_ask(&f, "20005", "+1");
+    h_fx_ask(&f, "20006", "报名 羽毛球 +2 带朋友");
+    h_fx_ask(&f, "20001", "+1");
+    h_fx_silent(&f, "20001", "导出 羽毛球"); /* a member saying the word is not answered */
+    const char *p = h_fx_ask(&f, "20002", "导出 羽毛球");
     CHECK(strstr(p, "已导出「羽毛球」的名单（3 人）：signup-1.csv") != NULL);
     char path[256];
     snprintf(path, sizeof path, "%s/exports/signup/signup-1.csv", f.dir);
@@ -321,7 +244,7 @@ TEST(export_writes_a_safe_csv)
         CHECK_INT(count_of(csv, "\r\n"), 4);
     }
     /* unknown list: one line */
-    CHECK(strstr(ask(&f, "20002", "导出 篮球"), "没有叫「篮球」的接龙") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "导出 篮球"), "没有叫「篮球」的接龙") != NULL);
     h_fx_done(&f);
 }
 
@@ -351,15 +274,15 @@ TEST(a_restart_keeps_the_list)
 {
     struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
-    ask(&f, "20002", "接龙 羽毛球 2");
-    ask(&f, "20001", "+1");
-    ask(&f, "20003", "+1");
+    h_fx_ask(&f, "20002", "接龙 羽毛球 2");
+    h_fx_ask(&f, "20001", "+1");
+    h_fx_ask(&f, "20003", "+1");
     h_fx_restart(&f);
-    const char *p = ask(&f, "20004", "+1");
+    const char *p = h_fx_ask(&f, "20004", "+1");
     CHECK(strstr(p, "羽毛球（2/2）：1. Alice 2. Carol\\n候补：1. Dave") != NULL);
-    p = ask(&f, "20004", "接龙列表");
+    p = h_fx_ask(&f, "20004", "接龙列表");
     CHECK(strstr(p, "1. 羽毛球（2/2，有候补）") != NULL);
-    p = ask(&f, "20003", "取消");
+    p = h_fx_ask(&f, "20003", "取消");
     CHECK(strstr(p, AT("20004")) != NULL);
     CHECK(strstr(p, "羽毛球（2/2）：1. Alice 2. Dave") != NULL);
     h_fx_done(&f);
@@ -369,21 +292,21 @@ TEST(two_open_lists_need_the_name)
 {
     struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
-    ask(&f, "20002", "接龙 羽毛球 8");
-    const char *p = ask(&f, "20002", "/signup open 聚餐");
+    h_fx_ask(&f, "20002", "接龙 羽毛球 8");
+    const char *p = h_fx_ask(&f, "20002", "/signup open 聚餐");
     CHECK(strstr(p, "发「报名 聚餐」参加") != NULL);
-    p = ask(&f, "20001", "+1");
+    p = h_fx_ask(&f, "20001", "+1");
     CHECK(strstr(p, "现在有 2 个接龙：「羽毛球」、「聚餐」，请发「报名 活动名」选一个") != NULL);
     CHECK_INT(members_of(&f, "羽毛球") + members_of(&f, "聚餐"), 0);
-    p = ask(&f, "20001", "报名 聚餐");
+    p = h_fx_ask(&f, "20001", "报名 聚餐");
     CHECK(strstr(p, "聚餐（1 人）：1. Alice") != NULL);
-    p = ask(&f, "20001", "报名 篮球");
+    p = h_fx_ask(&f, "20001", "报名 篮球");
     CHECK(strstr(p, "没有叫「篮球」的接龙，正在进行的有：「羽毛球」、「聚餐」") != NULL);
     /* one name per open list */
-    CHECK(strstr(ask(&f, "20002", "接龙 聚餐"), "「聚餐」已经在接龙了") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "接龙 聚餐"), "「聚餐」已经在接龙了") != NULL);
     CHECK_INT(lists_named(&f, "聚餐"), 1);
     /* a bare 取消 finds the only list Alice is on */
-    p = ask(&f, "20001", "取消");
+    p = h_fx_ask(&f, "20001", "取消");
     CHECK(strstr(p, "聚餐（0 人）") != NULL);
     CHECK_INT(members_of(&f, "聚餐"), 0);
     h_fx_done(&f);
@@ -393,14 +316,14 @@ TEST(who_may_open_a_list)
 {
     struct h_fx f;
     fx_start(&f, "\"repost_window\": \"0s\"");
-    CHECK(strstr(ask(&f, "20001", "接龙 羽毛球 5"), "只有群管理员可以发起接龙") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "接龙 羽毛球 5"), "只有群管理员可以发起接龙") != NULL);
     CHECK_INT(lists_named(&f, "羽毛球"), 0);
-    silent(&f, "20001", "接龙"); /* the bare word is chat */
-    silent(&f, "20001", "+1");   /* nothing open: +1 is chat too */
-    silent(&f, "20001", "取消");
+    h_fx_silent(&f, "20001", "接龙"); /* the bare word is chat */
+    h_fx_silent(&f, "20001", "+1");   /* nothing open: +1 is chat too */
+    h_fx_silent(&f, "20001", "取消");
     h_fx_done(&f);
     fx_start(&f, "\"repost_window\": \"0s\", \"open_role\": \"member\"");
-    CHECK(strstr(ask(&f, "20001", "接龙 羽毛球 5"), "开始啦") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "接龙 羽毛球 5"), "开始啦") != NULL);
     CHECK_INT(lists_named(&f, "羽毛球"), 1);
     h_fx_done(&f);
 }
@@ -412,20 +335,20 @@ TEST(bad_input_gets_one_line)
     const char *bad_caps[] = {"接龙 羽毛球 0", "接龙 羽毛球 -3", "接龙 羽毛球 10001",
                               "接龙 羽毛球 很多"};
     for (size_t i = 0; i < 4; i++) {
-        const char *p = ask(&f, "20002", bad_caps[i]);
+        const char *p = h_fx_ask(&f, "20002", bad_caps[i]);
         CHECK(strstr(p, "人数上限要是 1 到 10000 之间的整数") != NULL);
         CHECK(strstr(p, "\\n") == NULL);
     }
-    CHECK(strstr(ask(&f, "20002", "接龙"), "用法：接龙 活动名 [人数上限]") != NULL);
-    CHECK(strstr(ask(&f, "20002", "接龙 20"), "不能全是数字") != NULL);
-    CHECK(strstr(ask(&f, "20002", "接龙 一二三四五六七八九十一二三四五六七八九十一"),
+    CHECK(strstr(h_fx_ask(&f, "20002", "接龙"), "用法：接龙 活动名 [人数上限]") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "接龙 20"), "不能全是数字") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "接龙 一二三四五六七八九十一二三四五六七八九十一"),
                  "1 到 20 个字") != NULL);
-    CHECK_INT(db_number(&f, "SELECT COUNT(*) FROM signup_lists WHERE ?1 = ?1", "x"), 0);
+    CHECK_INT(h_fx_number(&f, "SELECT COUNT(*) FROM signup_lists WHERE ?1 = ?1", "x"), 0);
     /* 10000 is the largest cap, "8人" reads as 8 */
-    CHECK(strstr(ask(&f, "20002", "接龙 大会 10000"), "限 10000 人") != NULL);
-    CHECK(strstr(ask(&f, "20002", "接龙 羽毛球 8人"), "限 8 人") != NULL);
-    CHECK(strstr(ask(&f, "20001", "报名"), "现在有 2 个接龙") != NULL);
-    CHECK(strstr(ask(&f, "20002", "/signup frobnicate"), "用法：/signup open") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "接龙 大会 10000"), "限 10000 人") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "接龙 羽毛球 8人"), "限 8 人") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "报名"), "现在有 2 个接龙") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "/signup frobnicate"), "用法：/signup open") != NULL);
     h_fx_done(&f);
 }
 

@@ -32,17 +32,6 @@ static const struct qb_plugin *const test_plugins[] = {&qb_plugin_talks, NULL};
 
 /* ---- fixture ---- */
 
-static void bot_stop(struct h_fx *f)
-{
-    qb_bot_free(f->bot);
-    f->bot = NULL;
-}
-
-static void bot_start(struct h_fx *f)
-{
-    h_fx_start_bot(f);
-}
-
 /* Start at fake time t0 with group 100 (Asia/Shanghai) under `settings` (the plugin's JSON
  * object body, may be ""). Members: Alice 20001, Bob 20002 (admin), Carol 20003 (the
  * speaker in most tests), Dave 20004. The bot (10001) is an admin of the group. */
@@ -63,62 +52,9 @@ static void fx_start(struct h_fx *f, int64_t t0, const char *settings)
     h_fx_boot(f, "");
 }
 
-struct want {
-    struct qb_sim *sim;
-    const char *action, *needle;
-    size_t n;
-};
-
-static size_t count_with(struct qb_sim *sim, const char *action, const char *needle)
-{
-    size_t n = 0;
-    for (long i = 0; (i = qb_sim_find(sim, (size_t)i, action, needle)) >= 0; i++)
-        n++;
-    return n;
-}
-
-static bool enough(void *ud)
-{
-    struct want *w = ud;
-    return count_with(w->sim, w->action, w->needle) >= w->n;
-}
-
-/* Wait until at least n calls of action contain needle (NULL = any). */
-static bool wait_calls(struct h_fx *f, const char *action, const char *needle, size_t n)
-{
-    struct want w = {f->sim, action, needle, n};
-    return h_run_until(f->loop, enough, &w, 5);
-}
-
-static size_t sends(struct h_fx *f)
-{
-    return qb_sim_count(f->sim, "send_group_msg");
-}
-
 static size_t announcements(struct h_fx *f)
 {
-    return count_with(f->sim, "send_group_msg", ANNOUNCE);
-}
-
-static const char *last_send(struct h_fx *f)
-{
-    for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
-        const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
-        if (!strcmp(c->action, "send_group_msg"))
-            return c->params;
-    }
-    return "";
-}
-
-/* The params of the last send_group_msg containing needle, or "". */
-static const char *last_send_with(struct h_fx *f, const char *needle)
-{
-    for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
-        const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
-        if (!strcmp(c->action, "send_group_msg") && strstr(c->params, needle))
-            return c->params;
-    }
-    return "";
+    return h_fx_count_with(f, "send_group_msg", ANNOUNCE);
 }
 
 /* A group message made of the given segments (JSON array body), as NapCat posts it. */
@@ -138,18 +74,10 @@ static void say_segs(struct h_fx *f, const char *user, const char *role, const c
 /* Send segments and wait for the bot's next group message; return it. */
 static const char *ask_segs(struct h_fx *f, const char *user, const char *role, const char *segs)
 {
-    size_t before = sends(f);
+    size_t before = h_fx_sends(f);
     say_segs(f, user, role, segs);
-    CHECK(wait_calls(f, "send_group_msg", NULL, before + 1));
-    return last_send(f);
-}
-
-static const char *ask(struct h_fx *f, const char *user, const char *text)
-{
-    size_t before = sends(f);
-    qb_sim_group_msg(f->sim, "100", user, text);
-    CHECK(wait_calls(f, "send_group_msg", NULL, before + 1));
-    return last_send(f);
+    CHECK(h_fx_wait_with(f, "send_group_msg", NULL, before + 1));
+    return h_fx_last_send(f);
 }
 
 /* Bob (admin) schedules Carol's talk "Rust 入门" with the given date, time and duration. */
@@ -159,16 +87,6 @@ static const char *add_talk(struct h_fx *f, const char *when_and_dur)
     snprintf(segs, sizeof segs, TXT("/talk add %s ") "," AT("20003") "," TXT(" Rust 入门"),
              when_and_dur);
     return ask_segs(f, "20002", "admin", segs);
-}
-
-static long long db_number(struct h_fx *f, const char *sql)
-{
-    qb_store_commit(f->bot->store);
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(qb_store_db(f->bot->store), sql, -1, &st, NULL);
-    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return v;
 }
 
 /* Move the fake clock to t and give the scheduler time to run (it checks about once a
@@ -208,8 +126,8 @@ TEST(announcements_fire_at_each_offset_and_the_last_one_mentions_everyone)
         advance_to(&f, FRI_20H - offsets[i] - MIN); /* a minute early: nothing */
         CHECK_INT(announcements(&f), i);
         qb_clock_fake(FRI_20H - offsets[i]);
-        CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, i + 1));
-        p = last_send_with(&f, ANNOUNCE);
+        CHECK(h_fx_wait_with(&f, "send_group_msg", ANNOUNCE, i + 1));
+        p = h_fx_last_send_with(&f, ANNOUNCE);
         CHECK(strstr(p, left[i]) != NULL);
         CHECK(strstr(p, "「Rust 入门」") != NULL);
         CHECK(strstr(p, AT("20003")) != NULL);
@@ -241,14 +159,14 @@ TEST(bad_input_is_refused_with_a_reason)
     p = ask_segs(&f, "20001", "member",
                  TXT("/talk add 2026-11-29 20:00 90m ") "," AT("20003") "," TXT(" 主题"));
     CHECK(strstr(p, "只有群管理员") != NULL);
-    CHECK_INT(db_number(&f, "SELECT COUNT(*) FROM talks_talks"), 1);
+    CHECK_INT(h_fx_number(&f, "SELECT COUNT(*) FROM talks_talks", NULL), 1);
     /* the Chinese form, right after the first talk ends, is fine */
     p = ask_segs(&f, "20002", "admin",
                  TXT("分享 添加 11月27日 21:30 1小时 ") "," AT("20003") "," AT("20004") "," TXT(
                          " 两个人的分享"));
     CHECK(strstr(p, "已安排分享 #2") != NULL);
     CHECK(strstr(p, AT("20003")) != NULL && strstr(p, AT("20004")) != NULL);
-    p = ask(&f, "20001", "分享列表");
+    p = h_fx_ask(&f, "20001", "分享列表");
     CHECK(strstr(p, "#1 11月27日 周五 20:00") != NULL &&
           strstr(p, "#2 11月27日 周五 21:30") != NULL);
     h_fx_done(&f);
@@ -266,39 +184,39 @@ TEST(quiet_recall_removes_chat_but_not_questions_speakers_or_admins)
     struct h_fx f;
     fx_start(&f, MON_8H, "\"announce_before\": []");
     add_talk(&f, "2026-11-23 08:30 1h");
-    size_t before = sends(&f);
+    size_t before = h_fx_sends(&f);
     qb_clock_fake(MON_8H + 30 * MIN);
-    CHECK(wait_calls(&f, "send_group_msg", "分享开始啦", 1));
-    CHECK(strstr(last_send(&f), "分享期间请勿闲聊") != NULL);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "分享开始啦", 1));
+    CHECK(strstr(h_fx_last_send(&f), "分享期间请勿闲聊") != NULL);
     /* a member chats: recalled, with one reminder */
     int64_t m1 = qb_sim_group_msg(f.sim, "100", "20001", "大家晚上好");
-    CHECK(wait_calls(&f, "delete_msg", NULL, 1));
+    CHECK(h_fx_wait_with(&f, "delete_msg", NULL, 1));
     CHECK(recalled(&f, m1));
-    CHECK(wait_calls(&f, "send_group_msg", "闲聊消息会被撤回", 1));
-    CHECK(strstr(last_send_with(&f, "闲聊消息会被撤回"), AT("20001")) != NULL);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "闲聊消息会被撤回", 1));
+    CHECK(strstr(h_fx_last_send_with(&f, "闲聊消息会被撤回"), AT("20001")) != NULL);
     int64_t m2 = qb_sim_group_msg(f.sim, "100", "20001", "有人吗");
-    CHECK(wait_calls(&f, "delete_msg", NULL, 2));
+    CHECK(h_fx_wait_with(&f, "delete_msg", NULL, 2));
     CHECK(recalled(&f, m2));
     /* a question is queued and stays */
     int64_t q = qb_sim_group_msg(f.sim, "100", "20004", "提问 怎么安装工具链？");
-    CHECK(wait_calls(&f, "send_group_msg", "已记录你的问题，第 1 个", 1));
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "已记录你的问题，第 1 个", 1));
     int64_t q2 = qb_sim_group_msg(f.sim, "100", "20001", "/q 支持 Windows 吗");
-    CHECK(wait_calls(&f, "send_group_msg", "已记录你的问题，第 2 个", 1));
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "已记录你的问题，第 2 个", 1));
     /* the speaker and an admin speak freely */
     int64_t s1 = qb_sim_group_msg(f.sim, "100", "20003", "先讲环境搭建");
     int64_t a1 = qb_sim_group_msg(f.sim, "100", "20002", "补充：文档链接在群公告");
     h_run_for(f.loop, 1.0);
     CHECK(!recalled(&f, q) && !recalled(&f, q2) && !recalled(&f, s1) && !recalled(&f, a1));
     CHECK_INT(qb_sim_count(f.sim, "delete_msg"), 2);
-    CHECK_INT(count_with(f.sim, "send_group_msg", "闲聊消息会被撤回"), 1); /* one reminder */
-    CHECK_INT(db_number(&f, "SELECT COUNT(*) FROM talks_attendance WHERE talk_id = 1"), 4);
+    CHECK_INT(h_fx_count_with(&f, "send_group_msg", "闲聊消息会被撤回"), 1); /* one reminder */
+    CHECK_INT(h_fx_number(&f, "SELECT COUNT(*) FROM talks_attendance WHERE talk_id = 1", NULL), 4);
     /* after the talk, chat is left alone */
     qb_clock_fake(MON_8H + 91 * MIN);
-    CHECK(wait_calls(&f, "send_group_msg", "分享结束", 1));
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "分享结束", 1));
     int64_t late = qb_sim_group_msg(f.sim, "100", "20001", "讲得真好");
     h_run_for(f.loop, 1.0);
     CHECK(!recalled(&f, late));
-    CHECK(sends(&f) > before);
+    CHECK(h_fx_sends(&f) > before);
     h_fx_done(&f);
 }
 
@@ -310,16 +228,16 @@ TEST(quiet_mute_turns_whole_group_mute_on_at_start_and_off_at_end)
     h_run_for(f.loop, 1.2);
     CHECK_INT(qb_sim_count(f.sim, "set_group_whole_ban"), 0);
     qb_clock_fake(MON_8H + HOUR);
-    CHECK(wait_calls(&f, "set_group_whole_ban", "\"enable\":true", 1));
-    CHECK(wait_calls(&f, "send_group_msg", "分享开始啦", 1));
-    CHECK(strstr(last_send_with(&f, "分享开始啦"), "全员禁言") != NULL);
+    CHECK(h_fx_wait_with(&f, "set_group_whole_ban", "\"enable\":true", 1));
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "分享开始啦", 1));
+    CHECK(strstr(h_fx_last_send_with(&f, "分享开始啦"), "全员禁言") != NULL);
     /* members cannot speak, the speaker is not an admin: the admin can */
     CHECK(qb_sim_group_msg(f.sim, "100", "20001", "hello") < 0);
     CHECK(qb_sim_group_msg(f.sim, "100", "20002", "我是管理员，可以发言") > 0);
     h_run_for(f.loop, 1.0);
-    CHECK_INT(count_with(f.sim, "set_group_whole_ban", "\"enable\":false"), 0);
+    CHECK_INT(h_fx_count_with(&f, "set_group_whole_ban", "\"enable\":false"), 0);
     qb_clock_fake(MON_8H + HOUR + 30 * MIN);
-    CHECK(wait_calls(&f, "set_group_whole_ban", "\"enable\":false", 1));
+    CHECK(h_fx_wait_with(&f, "set_group_whole_ban", "\"enable\":false", 1));
     CHECK(qb_sim_group_msg(f.sim, "100", "20001", "终于可以说话了") > 0);
     CHECK_INT(qb_sim_count(f.sim, "set_group_whole_ban"), 2);
     h_fx_done(&f);
@@ -331,29 +249,29 @@ TEST(questions_are_posted_in_order_marked_and_summarised_in_files)
     fx_start(&f, MON_8H, "\"announce_before\": []");
     add_talk(&f, "2026-11-23 08:30 1h");
     qb_clock_fake(MON_8H + 31 * MIN);
-    CHECK(wait_calls(&f, "send_group_msg", "分享开始啦", 1));
-    ask(&f, "20003", "/talk qa"); /* nothing yet */
-    CHECK(strstr(last_send(&f), "还没有收到提问") != NULL);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "分享开始啦", 1));
+    h_fx_ask(&f, "20003", "/talk qa"); /* nothing yet */
+    CHECK(strstr(h_fx_last_send(&f), "还没有收到提问") != NULL);
     qb_sim_group_msg(f.sim, "100", "20003", "第一部分：安装 rustup");
-    ask(&f, "20001", "提问 第一个问题：要装 VS 吗");
-    ask(&f, "20004", "/q 第二个问题 <script>alert(1)</script>");
-    ask(&f, "20001", "提问 第三个问题 & 更多");
+    h_fx_ask(&f, "20001", "提问 第一个问题：要装 VS 吗");
+    h_fx_ask(&f, "20004", "/q 第二个问题 <script>alert(1)</script>");
+    h_fx_ask(&f, "20001", "提问 第三个问题 & 更多");
     qb_sim_group_msg(f.sim, "100", "20003", "第二部分：<b>cargo</b> 的用法");
-    const char *p = ask(&f, "20003", "开始答疑");
+    const char *p = h_fx_ask(&f, "20003", "开始答疑");
     const char *q1 = strstr(p, "1. ⬜ Alice：第一个问题"), *q2 = strstr(p, "2. ⬜ Dave：第二个问题"),
                *q3 = strstr(p, "3. ⬜ Alice：第三个问题");
     CHECK(q1 && q2 && q3 && q1 < q2 && q2 < q3);
     /* a member's 已答 is chat during the talk (recalled), it marks nothing */
     qb_sim_group_msg(f.sim, "100", "20001", "已答 1");
-    CHECK(wait_calls(&f, "send_group_msg", "闲聊消息会被撤回", 1));
-    CHECK(strstr(ask(&f, "20003", "已答 2"), "第 2 个问题已标记为已答") != NULL);
-    CHECK(strstr(ask(&f, "20003", "/q done 9"), "没有第 9 个问题") != NULL);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "闲聊消息会被撤回", 1));
+    CHECK(strstr(h_fx_ask(&f, "20003", "已答 2"), "第 2 个问题已标记为已答") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20003", "/q done 9"), "没有第 9 个问题") != NULL);
     /* the speaker ends early: the final list, then the summary */
-    ask(&f, "20003", "结束分享");
-    CHECK(wait_calls(&f, "send_group_msg", "纪要文件：", 1));
-    p = last_send_with(&f, "分享结束，问题清单");
+    h_fx_ask(&f, "20003", "结束分享");
+    CHECK(h_fx_wait_with(&f, "send_group_msg", "纪要文件：", 1));
+    p = h_fx_last_send_with(&f, "分享结束，问题清单");
     CHECK(strstr(p, "2. ✅ Dave") != NULL && strstr(p, "1. ⬜ Alice") != NULL);
-    p = last_send_with(&f, "纪要文件：");
+    p = h_fx_last_send_with(&f, "纪要文件：");
     CHECK(strstr(p, "主讲发言 2 条，提问 3 个（已答 1），参与 3 人") != NULL);
     CHECK(strstr(p, "talk-1.md / talk-1.html") != NULL);
     char path[256];
@@ -376,9 +294,9 @@ TEST(questions_are_posted_in_order_marked_and_summarised_in_files)
         CHECK(strstr(html, "第三个问题 &amp; 更多") != NULL);
     }
     /* the end schedule later does nothing more */
-    size_t n = sends(&f);
+    size_t n = h_fx_sends(&f);
     advance_to(&f, MON_8H + 2 * HOUR);
-    CHECK_INT(sends(&f), n);
+    CHECK_INT(h_fx_sends(&f), n);
     h_fx_done(&f);
 }
 
@@ -387,19 +305,19 @@ TEST(move_reannounces_and_the_old_times_stay_silent)
     struct h_fx f;
     fx_start(&f, MON_8H, "");
     add_talk(&f, "2026-11-27 20:00 90m");
-    const char *p = ask(&f, "20002", "改期 1 2026-11-28 20:00");
+    const char *p = h_fx_ask(&f, "20002", "改期 1 2026-11-28 20:00");
     CHECK(strstr(p, "分享改期") != NULL && strstr(p, "11月28日 周六 20:00") != NULL);
     CHECK(strstr(p, AT("20003")) != NULL);
     advance_to(&f, FRI_20H - 3 * DAY); /* the old 3-day announcement time */
     advance_to(&f, FRI_20H - 3 * DAY + 30 * SEC);
     CHECK_INT(announcements(&f), 0);
     qb_clock_fake(FRI_20H + DAY - 3 * DAY);
-    CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, 1));
-    CHECK(strstr(last_send_with(&f, ANNOUNCE), "11月28日 周六 20:00") != NULL);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", ANNOUNCE, 1));
+    CHECK(strstr(h_fx_last_send_with(&f, ANNOUNCE), "11月28日 周六 20:00") != NULL);
     /* the old start passes quietly */
     advance_to(&f, FRI_20H + MIN);
-    CHECK_INT(count_with(f.sim, "send_group_msg", "分享开始啦"), 0);
-    CHECK(strstr(ask(&f, "20002", "改期 1 11/29 20:00"), "多种理解") != NULL);
+    CHECK_INT(h_fx_count_with(&f, "send_group_msg", "分享开始啦"), 0);
+    CHECK(strstr(h_fx_ask(&f, "20002", "改期 1 11/29 20:00"), "多种理解") != NULL);
     h_fx_done(&f);
 }
 
@@ -408,17 +326,17 @@ TEST(cancel_announces_and_nothing_fires_after)
     struct h_fx f;
     fx_start(&f, MON_8H, "\"quiet\": \"mute\"");
     add_talk(&f, "2026-11-27 20:00 90m");
-    CHECK(strstr(ask(&f, "20001", "取消分享 1"), "只有群管理员") != NULL);
-    const char *p = ask(&f, "20002", "/talk cancel 1");
+    CHECK(strstr(h_fx_ask(&f, "20001", "取消分享 1"), "只有群管理员") != NULL);
+    const char *p = h_fx_ask(&f, "20002", "/talk cancel 1");
     CHECK(strstr(p, "分享取消") != NULL && strstr(p, "Rust 入门") != NULL);
-    size_t n = sends(&f);
+    size_t n = h_fx_sends(&f);
     const int64_t at[] = {3 * DAY, DAY, HOUR, 10 * MIN, 0, -2 * HOUR};
     for (size_t i = 0; i < 6; i++)
         advance_to(&f, FRI_20H - at[i]);
-    CHECK_INT(sends(&f), n);
+    CHECK_INT(h_fx_sends(&f), n);
     CHECK_INT(qb_sim_count(f.sim, "set_group_whole_ban"), 0);
-    CHECK(strstr(ask(&f, "20001", "分享列表"), "近期没有安排分享") != NULL);
-    CHECK(strstr(ask(&f, "20002", "取消分享 1"), "已经取消了") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "分享列表"), "近期没有安排分享") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "取消分享 1"), "已经取消了") != NULL);
     h_fx_done(&f);
 }
 
@@ -429,13 +347,13 @@ TEST(a_restart_between_scheduling_and_the_announcement_announces_once)
     add_talk(&f, "2026-11-27 20:00 90m");
     h_fx_restart(&f);
     qb_clock_fake(FRI_20H - 3 * DAY);
-    CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, 1));
+    CHECK(h_fx_wait_with(&f, "send_group_msg", ANNOUNCE, 1));
     h_run_for(f.loop, 1.2);
     h_fx_restart(&f); /* re-arming at start must not repeat it */
     h_run_for(f.loop, 1.5);
     CHECK_INT(announcements(&f), 1);
     qb_clock_fake(FRI_20H - DAY);
-    CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, 2));
+    CHECK(h_fx_wait_with(&f, "send_group_msg", ANNOUNCE, 2));
     h_run_for(f.loop, 1.2);
     CHECK_INT(announcements(&f), 2);
     h_fx_done(&f);
@@ -446,25 +364,25 @@ TEST(an_announcement_later_than_stale_after_is_skipped)
     struct h_fx f;
     fx_start(&f, MON_8H, "");
     add_talk(&f, "2026-11-27 20:00 90m");
-    bot_stop(&f); /* the bot is down over the 3-day announcement ... */
+    h_fx_stop(&f); /* the bot is down over the 3-day announcement ... */
     qb_clock_fake(FRI_20H - 3 * DAY + 40 * MIN);
-    bot_start(&f); /* ... and back 40 minutes late: stale (30m) */
+    h_fx_start_bot(&f); /* ... and back 40 minutes late: stale (30m) */
     h_run_for(f.loop, 2.0);
     CHECK_INT(announcements(&f), 0);
     CHECK(h_logged("skipped: stale"));
-    bot_stop(&f); /* down again over the 1-day one, back 5 minutes late: sent */
+    h_fx_stop(&f); /* down again over the 1-day one, back 5 minutes late: sent */
     qb_clock_fake(FRI_20H - DAY + 5 * MIN);
-    bot_start(&f);
-    CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, 1));
-    CHECK(strstr(last_send_with(&f, ANNOUNCE), "还有 23小时55分钟 开始") != NULL);
+    h_fx_start_bot(&f);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", ANNOUNCE, 1));
+    CHECK(strstr(h_fx_last_send_with(&f, ANNOUNCE), "还有 23小时55分钟 开始") != NULL);
     /* down over both the 1-hour and the 10-minute ones: only the 10-minute one, once */
-    bot_stop(&f);
+    h_fx_stop(&f);
     qb_clock_fake(FRI_20H - 8 * MIN);
-    bot_start(&f);
-    CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, 2));
+    h_fx_start_bot(&f);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", ANNOUNCE, 2));
     h_run_for(f.loop, 1.2);
     CHECK_INT(announcements(&f), 2);
-    CHECK(strstr(last_send_with(&f, ANNOUNCE), "还有 8分钟 开始") != NULL);
+    CHECK(strstr(h_fx_last_send_with(&f, ANNOUNCE), "还有 8分钟 开始") != NULL);
     h_fx_done(&f);
 }
 
@@ -476,16 +394,16 @@ TEST(talks_in_the_rules_file_are_created_once)
              " \"2026-11-20 20:00|90m|20003|已经过去的\"]");
     qb_sim_group_msg(f.sim, "100", "20001", "早"); /* the plugin learns the group */
     h_run_for(f.loop, 1.3);
-    const char *p = ask(&f, "20001", "分享列表");
+    const char *p = h_fx_ask(&f, "20001", "分享列表");
     CHECK(strstr(p, "#1 11月27日 周五 20:00") != NULL && strstr(p, "规则里的分享") != NULL);
     CHECK(strstr(p, "已经过去的") == NULL);
     CHECK(h_logged("not scheduled"));
     h_fx_restart(&f);
     h_run_for(f.loop, 1.3);
-    CHECK_INT(db_number(&f, "SELECT COUNT(*) FROM talks_talks"), 1);
+    CHECK_INT(h_fx_number(&f, "SELECT COUNT(*) FROM talks_talks", NULL), 1);
     qb_clock_fake(FRI_20H - 3 * DAY);
-    CHECK(wait_calls(&f, "send_group_msg", ANNOUNCE, 1));
-    p = last_send_with(&f, ANNOUNCE);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", ANNOUNCE, 1));
+    p = h_fx_last_send_with(&f, ANNOUNCE);
     CHECK(strstr(p, AT("20003")) != NULL && strstr(p, AT("20004")) != NULL);
     /* the entry leaves the file: the talk is cancelled, nothing more is announced */
     h_fx_rules(&f, "main.json",
@@ -495,7 +413,28 @@ TEST(talks_in_the_rules_file_are_created_once)
     h_run_for(f.loop, 1.3);
     advance_to(&f, FRI_20H - DAY);
     CHECK_INT(announcements(&f), 1);
-    CHECK(strstr(ask(&f, "20001", "分享列表"), "近期没有安排分享") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "分享列表"), "近期没有安排分享") != NULL);
+    h_fx_done(&f);
+}
+
+/* A talk in the rules file for a group where nobody has said anything since the bot first
+ * started: it is created at start-up and announced on time, once, across a restart. */
+TEST(a_quiet_group_gets_its_rules_file_talk_announced)
+{
+    struct h_fx f;
+    fx_start(&f, MON_8H, "\"talks\": [\"2026-11-27 20:00|90m|20003|规则里的分享\"]");
+    h_run_for(f.loop, 1.3);
+    h_fx_restart(&f); /* the talk is made once, whatever the restarts */
+    h_run_for(f.loop, 1.3);
+    CHECK_INT(h_fx_number(&f, "SELECT COUNT(*) FROM talks_talks", NULL), 1);
+    qb_clock_fake(FRI_20H - 3 * DAY);
+    CHECK(h_fx_wait_with(&f, "send_group_msg", ANNOUNCE, 1));
+    const char *p = h_fx_last_send_with(&f, ANNOUNCE);
+    CHECK(strstr(p, "\"group_id\":100") != NULL);
+    CHECK(strstr(p, "规则里的分享") != NULL && strstr(p, AT("20003")) != NULL);
+    h_run_for(f.loop, 1.3);
+    CHECK_INT(announcements(&f), 1);
+    CHECK_INT(qb_sim_count(f.sim, "send_group_msg"), 1); /* nothing else was said */
     h_fx_done(&f);
 }
 
@@ -538,6 +477,7 @@ int main(void)
     RUN(a_restart_between_scheduling_and_the_announcement_announces_once);
     RUN(an_announcement_later_than_stale_after_is_skipped);
     RUN(talks_in_the_rules_file_are_created_once);
+    RUN(a_quiet_group_gets_its_rules_file_talk_announced);
     RUN(check_hook_rejects_bad_settings);
     return test_done();
 }

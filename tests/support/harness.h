@@ -1,7 +1,10 @@
 /*
  * harness.h — running the real bot core and the simulator in one process on one
  * libev loop, for integration tests: temporary config files, a loop runner that waits
- * for a condition with a deadline (no sleeps), and a capture of the bot's log lines.
+ * for a condition with a deadline (no sleeps), and a capture of the bot's log lines; the
+ * plugin fixture h_fx, and what plugin tests share: asking the bot in the group and waiting
+ * for its answer (h_fx_ask, h_fx_silent), counting and finding what it sent, raw messages
+ * with chosen ids, and reading numbers from the database.
  */
 #ifndef QB_HARNESS_H
 #define QB_HARNESS_H
@@ -22,6 +25,8 @@
 #include "util/util.h"
 
 #include <sqlite3.h>
+
+#include "test.h" /* CHECK in the helpers that wait for an answer */
 
 struct h_log {
     char lines[400][300];
@@ -172,7 +177,8 @@ struct h_fx {
     char dir[64], rules[128];
     char config[2048];
     const struct qb_plugin *const *plugins;
-    long long next_msg; /* message ids for tests that send raw frames (starts at 900001) */
+    long long next_msg;    /* message ids for tests that send raw frames (starts at 900001) */
+    char group[QB_ID_MAX]; /* the group h_fx_ask and friends talk in ("100") */
 };
 
 /* Fake clock at t0 (0 = real clock), a new loop, a temporary folder with rules/, and a
@@ -185,6 +191,7 @@ static inline void h_fx_init(struct h_fx *f, int64_t t0, const struct qb_plugin 
         qb_clock_fake(t0);
     f->plugins = plugins;
     f->next_msg = 900001;
+    snprintf(f->group, sizeof f->group, "100");
     f->loop = ev_loop_new(EVFLAG_AUTO);
     h_tmpdir(f->dir, sizeof f->dir);
     h_log_reset();
@@ -212,6 +219,13 @@ static inline bool h_fx_connected(void *ud)
 {
     struct h_fx *f = ud;
     return f->bot && qb_account_connected(&f->bot->accounts[0]);
+}
+
+/* Stop the bot (the simulator and the database stay). */
+static inline void h_fx_stop(struct h_fx *f)
+{
+    qb_bot_free(f->bot);
+    f->bot = NULL;
 }
 
 /* Start the bot on the folder's database; waits until it is connected (aborts after 5 s). */
@@ -293,6 +307,119 @@ static inline bool h_fx_wait(struct h_fx *f, const char *action, size_t n)
 {
     struct h_fx_want w = {f->sim, action, n};
     return h_run_until(f->loop, h_fx_calls_reached, &w, 5);
+}
+
+/* ---- what the bot says in the group, and asking it things ---- */
+
+/* How many calls of action contain needle (NULL = any). */
+static inline size_t h_fx_count_with(struct h_fx *f, const char *action, const char *needle)
+{
+    size_t n = 0;
+    for (long i = 0; (i = qb_sim_find(f->sim, (size_t)i, action, needle)) >= 0; i++)
+        n++;
+    return n;
+}
+
+struct h_fx_want_with {
+    struct h_fx *f;
+    const char *action, *needle;
+    size_t n;
+};
+
+static inline bool h_fx_with_reached(void *ud)
+{
+    struct h_fx_want_with *w = ud;
+    return h_fx_count_with(w->f, w->action, w->needle) >= w->n;
+}
+
+/* Wait until at least n calls of action contain needle (NULL = any); false after 5 s. */
+static inline bool h_fx_wait_with(struct h_fx *f, const char *action, const char *needle, size_t n)
+{
+    struct h_fx_want_with w = {f, action, needle, n};
+    return h_run_until(f->loop, h_fx_with_reached, &w, 5);
+}
+
+/* Group messages the bot has sent so far. */
+static inline size_t h_fx_sends(struct h_fx *f)
+{
+    return qb_sim_count(f->sim, "send_group_msg");
+}
+
+/* Wait until the bot has sent n group messages in all (false after 5 s). */
+static inline bool h_fx_wait_sends(struct h_fx *f, size_t n)
+{
+    return h_fx_wait(f, "send_group_msg", n);
+}
+
+/* Params of the bot's newest group message, or "". */
+static inline const char *h_fx_last_send(struct h_fx *f)
+{
+    return h_fx_last(f, "send_group_msg");
+}
+
+/* Params of the newest group message containing needle, or "". */
+static inline const char *h_fx_last_send_with(struct h_fx *f, const char *needle)
+{
+    for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
+        const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
+        if (!strcmp(c->action, "send_group_msg") && strstr(c->params, needle))
+            return c->params;
+    }
+    return "";
+}
+
+/* A member's message in f->group that the bot answers at once: waits for the answer (a
+ * failed check if none comes within 5 s) and returns it. */
+static inline const char *h_fx_ask(struct h_fx *f, const char *user, const char *text)
+{
+    size_t before = h_fx_sends(f);
+    qb_sim_group_msg(f->sim, f->group, user, text);
+    bool answered = h_fx_wait_sends(f, before + 1);
+    CHECK(answered);
+    if (!answered)
+        fprintf(stderr, "  no answer to %s\n", text);
+    return h_fx_last_send(f);
+}
+
+/* A message the bot must not answer: nothing is sent within half a second. */
+static inline void h_fx_silent(struct h_fx *f, const char *user, const char *text)
+{
+    size_t before = h_fx_sends(f);
+    qb_sim_group_msg(f->sim, f->group, user, text);
+    h_run_for(f->loop, 0.5);
+    CHECK_INT(h_fx_sends(f), before);
+    if (h_fx_sends(f) != before)
+        fprintf(stderr, "  unexpected answer to %s: %s\n", text, h_fx_last_send(f));
+}
+
+/* A text message in f->group with a chosen message id, as NapCat posts it (duplicates). */
+static inline void h_fx_say_raw(struct h_fx *f, const char *user, const char *name,
+                                long long message_id, const char *text)
+{
+    char frame[2048];
+    snprintf(frame, sizeof frame,
+             "{\"time\":%lld,\"self_id\":10001,\"post_type\":\"message\",\"message_type\":"
+             "\"group\",\"sub_type\":\"normal\",\"message_id\":%lld,\"group_id\":%s,"
+             "\"user_id\":%s,\"anonymous\":null,\"font\":14,\"sender\":{\"user_id\":%s,"
+             "\"nickname\":\"%s\",\"card\":\"\",\"role\":\"member\"},\"message\":"
+             "[{\"type\":\"text\",\"data\":{\"text\":\"%s\"}}],"
+             "\"raw_message\":\"\",\"message_format\":\"array\"}",
+             (long long)(qb_clock_now() / 1000), message_id, f->group, user, user, name, text);
+    qb_sim_send_raw(f->sim, frame, strlen(frame));
+}
+
+/* The first column of the first row of sql (after committing the bot's batch), with ?1
+ * bound to arg when given; -1 if there is no row. */
+static inline long long h_fx_number(struct h_fx *f, const char *sql, const char *arg)
+{
+    qb_store_commit(f->bot->store);
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(qb_store_db(f->bot->store), sql, -1, &st, NULL);
+    if (arg)
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return v;
 }
 
 #endif

@@ -83,6 +83,19 @@ int qb_export_path(struct qb_ctx *c, const char *name, char *out, size_t n);
 /* The plugin's own name (for messages and audit). */
 const char *qb_plugin_name(struct qb_ctx *c);
 
+/* Every group a loaded rules file lists (a community file's "groups") with this plugin
+ * enabled: calls fn once per group, in file order, from init on (the rules are loaded before
+ * any init) and with the current rules after a reload. Groups that only get the default policy
+ * are not listed: they are known only from their events. Rules files name a group by its id
+ * alone, without platform or account, so fn gets just the id; to send to a group the plugin
+ * has not heard from yet, pass self_id "" (the first account: the outbox holds the message
+ * until the account is connected) and prefer the account of the group's events once seen.
+ * fn returning non-zero stops the walk and qb_each_group returns that value; else QB_OK.
+ * group_id is borrowed for the call. Use it to arm schedules at start-up (posts, summaries,
+ * announcements) for groups that stay quiet. */
+int qb_each_group(struct qb_ctx *c, int (*fn)(struct qb_ctx *c, const char *group_id, void *ud),
+                  void *ud);
+
 /* Every enabled plugin's commands, for a help listing: calls fn once per command. */
 void qb_each_command(struct qb_ctx *c, const char *group_id,
                      void (*fn)(const struct qb_plugin *p, const struct qb_command *cmd, void *ud),
