@@ -17,6 +17,7 @@
 #include "config.h"
 #include "net/adapter.h"
 #include "outq.h"
+#include "scheduler.h"
 #include "util/util.h"
 
 struct lws;
@@ -128,8 +129,9 @@ struct qb_account {
 
 struct qb_bot {
     struct ev_loop *loop;
-    struct qb_config *cfg;  /* owned */
-    struct qb_rules *rules; /* owned; swapped on reload */
+    struct qb_tz_cache tz_cache; /* local times for plugins (qb_localtime) */
+    struct qb_config *cfg;       /* owned */
+    struct qb_rules *rules;      /* owned; swapped on reload */
     struct qb_store *store;
     struct qb_sched *sched;
 

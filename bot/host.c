@@ -504,7 +504,7 @@ int qb_schedule_cancel(struct qb_ctx *c, const char *key)
 
 int qb_localtime(struct qb_ctx *c, const char *tz, int64_t ms, struct tm *out)
 {
-    return qb_tz_local(tz ? tz : c->bot->cfg->timezone, ms, out);
+    return qb_tz_local_cached(&c->bot->tz_cache, tz ? tz : c->bot->cfg->timezone, ms, out);
 }
 
 int64_t qb_mktime(struct qb_ctx *c, const char *tz, const struct tm *local)

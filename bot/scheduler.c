@@ -228,6 +228,47 @@ int qb_tz_local(const char *tz, int64_t ms, struct tm *out)
     return r ? QB_OK : QB_EINVAL;
 }
 
+#define TZ_BUCKET_S 900
+
+/* Broken-down time of t for a known UTC offset. */
+static void tm_from_offset(time_t t, long gmtoff, int isdst, struct tm *out)
+{
+    time_t local = t + gmtoff;
+    gmtime_r(&local, out);
+    out->tm_gmtoff = gmtoff;
+    out->tm_isdst = isdst;
+    out->tm_zone = "";
+}
+
+int qb_tz_local_cached(struct qb_tz_cache *cache, const char *tz, int64_t ms, struct tm *out)
+{
+    const char *zone = tz && *tz ? tz : "UTC";
+    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    int64_t bucket = (int64_t)(t >= 0 ? t / TZ_BUCKET_S : (t - TZ_BUCKET_S + 1) / TZ_BUCKET_S);
+    if (!cache || strlen(zone) >= sizeof cache->e[0].tz || bucket <= 0)
+        return qb_tz_local(tz, ms, out);
+    for (unsigned i = 0; i < QB_TZ_CACHE_N; i++)
+        if (cache->e[i].bucket == bucket && !strcmp(cache->e[i].tz, zone)) {
+            tm_from_offset(t, cache->e[i].gmtoff, cache->e[i].isdst, out);
+            return QB_OK;
+        }
+    struct tz_saved s;
+    tz_enter(zone, &s);
+    time_t a = (time_t)(bucket * TZ_BUCKET_S), b = a + TZ_BUCKET_S - 1;
+    struct tm ta, tb;
+    bool ok = localtime_r(&a, &ta) && localtime_r(&b, &tb);
+    struct tm *r = localtime_r(&t, out);
+    tz_leave(&s);
+    if (ok && r && ta.tm_gmtoff == tb.tm_gmtoff && ta.tm_isdst == tb.tm_isdst) {
+        unsigned k = cache->next++ % QB_TZ_CACHE_N;
+        qb_strlcpy(cache->e[k].tz, zone, sizeof cache->e[k].tz);
+        cache->e[k].bucket = bucket;
+        cache->e[k].gmtoff = ta.tm_gmtoff;
+        cache->e[k].isdst = ta.tm_isdst;
+    }
+    return r ? QB_OK : QB_EINVAL;
+}
+
 int64_t qb_tz_mktime(const char *tz, const struct tm *local)
 {
     struct tz_saved s;

@@ -146,6 +146,44 @@ TEST(timezone_names_and_helpers)
     CHECK(getenv("TZ") == NULL);
 }
 
+/* The cached local time agrees with the direct one minute by minute across daylight-saving
+ * changes (New York's one-hour and Lord Howe's half-hour) and in a zone without them. */
+TEST(cached_local_time_matches_across_dst_changes)
+{
+    static const struct {
+        const char *tz;
+        int64_t from_ms;
+    } cases[] = {
+            {"America/New_York", 1772946000000},    /* 2026-03-08 05:00 UTC, before the gap */
+            {"America/New_York", 1793509200000},    /* 2026-11-01 05:00 UTC, before the overlap */
+            {"Australia/Lord_Howe", 1775304000000}, /* 2026-04-04 12:00 UTC, 3 h before */
+            {"Asia/Shanghai", 1795392000000},
+    };
+    struct qb_tz_cache cache = {0};
+    int mismatches = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int m = 0; m < 6 * 60; m += 1) { /* six hours, minute by minute, plus seconds */
+            int64_t ms = cases[c].from_ms + (int64_t)m * 60000 + (m % 7) * 1000;
+            struct tm a, b;
+            CHECK_INT(qb_tz_local(cases[c].tz, ms, &a), QB_OK);
+            CHECK_INT(qb_tz_local_cached(&cache, cases[c].tz, ms, &b), QB_OK);
+            if (a.tm_year != b.tm_year || a.tm_yday != b.tm_yday || a.tm_hour != b.tm_hour ||
+                a.tm_min != b.tm_min || a.tm_sec != b.tm_sec || a.tm_wday != b.tm_wday ||
+                a.tm_mday != b.tm_mday || a.tm_mon != b.tm_mon || a.tm_isdst != b.tm_isdst ||
+                a.tm_gmtoff != b.tm_gmtoff)
+                mismatches++;
+        }
+    CHECK_INT(mismatches, 0);
+    /* the gap itself: 2026-03-08 07:00 UTC is 03:00 EDT, a minute before is 01:59 EST */
+    struct tm lt;
+    CHECK_INT(qb_tz_local_cached(&cache, "America/New_York", 1772953200000, &lt), QB_OK);
+    CHECK_INT(lt.tm_hour, 3);
+    CHECK_INT(qb_tz_local_cached(&cache, "America/New_York", 1772953140000, &lt), QB_OK);
+    CHECK_INT(lt.tm_hour, 1);
+    CHECK_INT(lt.tm_min, 59);
+    CHECK(getenv("TZ") == NULL);
+}
+
 int main(void)
 {
     qb_log_set_level(QB_LOG_ERROR + 1);
@@ -156,5 +194,6 @@ int main(void)
     RUN(dst_gap_runs_at_the_first_moment_after_it);
     RUN(dst_overlap_runs_once);
     RUN(timezone_names_and_helpers);
+    RUN(cached_local_time_matches_across_dst_changes);
     return test_done();
 }
