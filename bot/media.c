@@ -5,26 +5,24 @@
  *
  * Owns every scan (struct job): its socket while downloading, its private temporary file
  * (mode 0600, removed when the scan ends), its decoder process (killed after the decode
- * limit, always reaped) and the plugin's callback, which it calls exactly once, from a
- * zero-delay timer so it never runs inside a libwebsockets callback or qb_qr_scan.
+ * limit, always reaped: proc.c runs it) and the plugin's callback, which it calls exactly
+ * once, from a zero-delay timer so it never runs inside a libwebsockets callback or qb_qr_scan.
  * It must not decode pictures in the bot's own process: a hostile picture may crash the
  * decoder, and only the child dies.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <qunbot/media.h>
 
 #include "media.h"
+#include "proc.h"
 
 #define RUNNING_MAX       4
 #define QUEUE_MAX         64
@@ -33,8 +31,8 @@
 #define DEF_MAX_BYTES     (5 * 1024 * 1024)
 #define DEF_FETCH_MS      10000
 #define DEF_DECODE_MS     5000
-#define REAP_POLL_S       0.02                         /* waitpid polling off the default loop */
 #define CHILD_MEM_LIMIT   ((rlim_t)1024 * 1024 * 1024) /* address space of the decoder */
+#define CHILD_CPU_S       10                           /* CPU seconds of the decoder */
 #define ZBARIMG_NOT_FOUND 4                            /* zbarimg's exit status: no symbol */
 
 enum job_state { JOB_QUEUED, JOB_FETCH, JOB_DECODE, JOB_DONE };
@@ -48,7 +46,7 @@ struct job {
     enum job_state state;
     int rc;
     const char *why; /* static text: why it ended (debug log) */
-    ev_timer timer;  /* download deadline, then decode deadline, then the deferred answer */
+    ev_timer timer;  /* download deadline, then the deferred answer */
 
     /* download */
     struct lws *wsi;
@@ -61,13 +59,7 @@ struct job {
     size_t headlen;
 
     /* decode */
-    pid_t pid; /* 0 when none or reaped */
-    int out;   /* read end of the decoder's stdout, -1 when closed */
-    ev_io io;
-    ev_child child; /* on the default loop */
-    ev_timer reap;  /* elsewhere: poll waitpid after stdout closed */
-    bool eof, exited, killed;
-    int status;
+    struct qb_proc *proc; /* the decoder while it runs (proc.c owns it); NULL otherwise */
     char payload[QB_QR_PAYLOAD_MAX + 1];
     size_t plen;
 
@@ -174,28 +166,11 @@ static void remove_file(struct job *j)
     j->path = NULL;
 }
 
-static void close_out(struct job *j)
+/* Kill and reap a decoder that is still running (shutdown). */
+static void stop_decoder(struct job *j)
 {
-    struct ev_loop *loop = j->m->b->loop;
-    ev_io_stop(loop, &j->io);
-    if (j->out >= 0)
-        close(j->out);
-    j->out = -1;
-}
-
-/* Kill and reap a decoder that is still running (shutdown, or an error while starting). */
-static void kill_child(struct job *j)
-{
-    struct ev_loop *loop = j->m->b->loop;
-    ev_child_stop(loop, &j->child);
-    ev_timer_stop(loop, &j->reap);
-    if (j->pid > 0 && !j->exited) {
-        kill(-j->pid, SIGKILL);
-        kill(j->pid, SIGKILL);
-        while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    j->pid = 0;
+    qb_proc_cancel(j->proc);
+    j->proc = NULL;
 }
 
 /* Release everything the scan holds except the job itself. */
@@ -204,8 +179,7 @@ static void job_release(struct job *j)
     struct ev_loop *loop = j->m->b->loop;
     ev_timer_stop(loop, &j->timer);
     detach_wsi(j);
-    close_out(j);
-    kill_child(j);
+    stop_decoder(j);
     remove_file(j);
 }
 
@@ -292,28 +266,26 @@ static void arm_deadline(struct job *j, double secs)
 /* ---- decoding ---- */
 
 /* zbarimg's verdict: 0 with text = found, 0 without or 4 = none, anything else = failed. */
-static void try_finish_decode(struct job *j)
+static void decode_done(void *ud, const struct qb_proc_result *r)
 {
-    if (!j->eof || !j->exited || j->state != JOB_DECODE)
-        return;
-    j->pid = 0;
-    if (j->killed) {
+    struct job *j = ud;
+    j->proc = NULL; /* proc.c frees it after this returns */
+    if (r->timed_out) {
         job_end(j, QB_ETIMEDOUT, "the decoder took too long and was stopped");
         return;
     }
-    if (j->status != -1 && WIFSIGNALED(j->status)) {
+    if (r->status < 0 && r->status != QB_PROC_LOST) {
         qb_log(QB_LOG_WARN,
                "the QR decoder stopped on a picture (signal %d); the bot is not affected",
-               WTERMSIG(j->status));
+               -r->status);
         job_end(j, QB_EFAILED, "the decoder crashed");
         return;
     }
-    int code = 1;
-    if (j->status == -1) /* reaped elsewhere: judge by the output */
-        code = j->plen ? 0 : 1;
-    else if (WIFEXITED(j->status))
-        code = WEXITSTATUS(j->status);
-    if (code == 0 && j->plen) {
+    /* reaped elsewhere (SIGCHLD ignored): judge by the output */
+    int code = r->status == QB_PROC_LOST ? (r->len ? 0 : 1) : r->status;
+    if (code == 0 && r->len) {
+        memcpy(j->payload, r->out, r->len);
+        j->plen = r->len;
         j->payload[j->plen] = '\0';
         for (size_t i = 0; i < j->plen; i++)
             if (j->payload[i] == '\0')
@@ -327,91 +299,13 @@ static void try_finish_decode(struct job *j)
     }
 }
 
-static void out_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    struct job *j = w->data;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = read(j->out, buf, sizeof buf);
-        if (n > 0) {
-            size_t room = QB_QR_PAYLOAD_MAX - j->plen;
-            size_t take = (size_t)n < room ? (size_t)n : room;
-            memcpy(j->payload + j->plen, buf, take);
-            j->plen += take;
-            continue; /* anything past the cap is read and dropped */
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        break; /* end of output, or a read error */
-    }
-    close_out(j);
-    j->eof = true;
-    if (!j->exited && !ev_is_active(&j->child))
-        ev_timer_start(j->m->b->loop, &j->reap);
-    try_finish_decode(j);
-}
-
-static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
-{
-    (void)revents;
-    struct job *j = w->data;
-    ev_child_stop(loop, w);
-    j->exited = true;
-    j->status = w->rstatus;
-    try_finish_decode(j);
-}
-
-static void reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)revents;
-    struct job *j = w->data;
-    int st = 0;
-    pid_t r = waitpid(j->pid, &st, WNOHANG);
-    if (r == 0)
-        return;
-    ev_timer_stop(loop, w);
-    j->exited = true;
-    j->status = r == j->pid ? st : -1; /* -1: reaped elsewhere (SIGCHLD ignored) */
-    try_finish_decode(j);
-}
-
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_exec(const char *prog, char *const argv[], int out_w)
-{
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &dfl, NULL);
-    setpgid(0, 0);
-    int null = open("/dev/null", O_RDWR);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(null, 2) < 0)
-        _exit(127);
-    if (close_range(3, ~0U, 0) < 0) {
-        for (int fd = 3; fd < 1024; fd++)
-            close(fd);
-    }
-    struct rlimit mem = {CHILD_MEM_LIMIT, CHILD_MEM_LIMIT}, none_rl = {0, 0};
-    struct rlimit cpu = {10, 10};
-    setrlimit(RLIMIT_AS, &mem);
-    setrlimit(RLIMIT_CORE, &none_rl);
-    setrlimit(RLIMIT_CPU, &cpu);
-    execve(prog, argv, environ);
-    _exit(127);
-}
-
 static void start_decode(struct job *j)
 {
     struct qb_bot *b = j->m->b;
     if (j->fd >= 0)
         close(j->fd);
     j->fd = -1;
+    ev_timer_stop(b->loop, &j->timer); /* the download deadline; proc.c keeps the decode one */
     const char *coder = coder_for(j->head, j->headlen);
     if (!coder) {
         job_end(j, QB_EFAILED, "the download is not a PNG, JPEG, GIF, WebP or BMP picture");
@@ -426,38 +320,23 @@ static void start_decode(struct job *j)
     snprintf(target, sizeof target, "%s:%s", coder, j->path);
     char *argv[] = {prog,        "--raw",           "--quiet", "--nodbus", "--oneshot",
                     "-Sdisable", "-Sqrcode.enable", target,    NULL};
-    int p[2];
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-        job_end(j, QB_EIO, "could not create a pipe for the decoder");
+    struct qb_proc_opts o = {
+            .timeout_s = lim_decode_s(b),
+            .max_out = QB_QR_PAYLOAD_MAX,
+            .mem_limit = CHILD_MEM_LIMIT,
+            .cpu_s = CHILD_CPU_S,
+    };
+    int rc = qb_proc_start(b->loop, argv, &o, decode_done, j, &j->proc);
+    if (rc == QB_ENOENT) {
+        job_end(j, QB_ENOTSUP, "the decoder disappeared");
         return;
     }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
+    if (rc != QB_OK) {
         job_end(j, QB_EIO, "could not start the decoder");
         return;
     }
-    if (pid == 0)
-        child_exec(prog, argv, p[1]);
-    setpgid(pid, pid); /* also here, so a kill of the group can never miss it */
-    close(p[1]);
     j->state = JOB_DECODE;
-    j->pid = pid;
-    j->out = p[0];
     j->m->stats.decodes++;
-    ev_io_init(&j->io, out_cb, j->out, EV_READ);
-    j->io.data = j;
-    ev_io_start(b->loop, &j->io);
-    ev_timer_init(&j->reap, reap_cb, REAP_POLL_S, REAP_POLL_S);
-    j->reap.data = j;
-    if (ev_is_default_loop(b->loop)) {
-        /* libev reaps children only on the default loop; elsewhere reap_cb polls */
-        ev_child_init(&j->child, child_cb, pid, 0);
-        j->child.data = j;
-        ev_child_start(b->loop, &j->child);
-    }
-    arm_deadline(j, lim_decode_s(b));
 }
 
 static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -465,18 +344,8 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct job *j = w->data;
-    if (j->state == JOB_FETCH) {
+    if (j->state == JOB_FETCH)
         job_end(j, QB_ETIMEDOUT, "the download took too long");
-    } else if (j->state == JOB_DECODE && !j->killed) {
-        j->killed = true;
-        kill(-j->pid, SIGKILL);
-        kill(j->pid, SIGKILL);
-        close_out(j);
-        j->eof = true;
-        if (!j->exited && !ev_is_active(&j->child))
-            ev_timer_start(loop, &j->reap);
-        try_finish_decode(j);
-    }
 }
 
 /* ---- downloading ---- */
@@ -764,12 +633,8 @@ int qb_qr_scan(struct qb_ctx *c, const char *url, qb_qr_cb cb, void *ud)
     j->cb = cb;
     j->ud = ud;
     j->fd = -1;
-    j->out = -1;
     ev_init(&j->timer, deadline_cb);
     j->timer.data = j;
-    ev_init(&j->io, out_cb);
-    ev_init(&j->reap, reap_cb);
-    ev_init(&j->child, child_cb);
     j->state = JOB_QUEUED;
     if (m->queue_tail)
         m->queue_tail->next = j;
