@@ -1,10 +1,13 @@
 /*
  * http_api.c — the dashboard's JSON API: groups side by side, a group's report, its members
- * and its latest moderation cases, answered from the insight rollup tables.
+ * (all, or one looked up by id) and its latest moderation cases, answered from the insight
+ * rollup tables.
  *
  * Owns the read-only SQLite connection of struct qb_http (opened on first use, never the
  * bot's write connection) and nothing else. Never writes, never logs: every problem becomes
- * a JSON {"error": ...} body with its HTTP status. Documented in docs/INSIGHT.md "Dashboard".
+ * a JSON {"error": ...} body with its HTTP status. Runs in the bot (inline answers) and in
+ * the dashboard's worker processes (heavy ones, http_work.c), so it takes "now" from its
+ * caller and never touches the loop. Documented in docs/INSIGHT.md "Dashboard".
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -14,16 +17,46 @@
 #include "http.h"
 #include "insight.h"
 
-#define DEFAULT_SINCE  "30d"
-#define BAD_PERIOD     "period must look like 7d, 30d or 12w"
-#define NO_GROUP       "no such group"
+#define DEFAULT_SINCE "30d"
+#define BAD_PERIOD    "period must look like 7d, 30d or 12w"
+#define NO_GROUP      "no such group"
+#define NO_MEMBER     "no such member"
+#define BAD_MEMBER                                                                                 \
+    "a member id is the member's account number (letters, digits and . _ - @ : only, at most "     \
+    "63 characters)"
 #define JSON_TYPE      "application/json; charset=utf-8"
 #define MODERATION_MAX 100
 
 void qb_http_resp_clear(struct qb_http_resp *r)
 {
-    free(r->body);
+    if (r->shared) {
+        if (--r->shared->refs == 0)
+            free(r->shared);
+    } else {
+        free(r->body);
+    }
     memset(r, 0, sizeof *r);
+}
+
+int qb_http_resp_share(struct qb_http_resp *dst, struct qb_http_resp *src)
+{
+    qb_http_resp_clear(dst);
+    if (!src->shared) {
+        struct qb_http_shared *sh = malloc(sizeof *sh + src->len + 1);
+        if (!sh)
+            return QB_ENOMEM;
+        sh->refs = 1;
+        sh->len = src->len;
+        if (src->len)
+            memcpy(sh->data, src->body, src->len);
+        sh->data[src->len] = '\0';
+        free(src->body);
+        src->shared = sh;
+        src->body = sh->data;
+    }
+    *dst = *src;
+    dst->shared->refs++;
+    return QB_OK;
 }
 
 /* Take body (malloc'd, may be NULL on allocation failure) as r's JSON answer. */
@@ -31,7 +64,7 @@ static int set_json(struct qb_http_resp *r, int status, char *body, size_t len)
 {
     if (!body)
         return QB_ENOMEM;
-    free(r->body);
+    qb_http_resp_clear(r);
     r->status = status;
     r->type = JSON_TYPE;
     r->body = body;
@@ -69,14 +102,18 @@ static sqlite3 *db_of(struct qb_http *h)
     if (h->db)
         return h->db;
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(h->bot->cfg->db_path, &db, SQLITE_OPEN_READONLY, NULL);
+    const char *path = h->db_path ? h->db_path : h->bot->cfg->db_path;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(h->db_error, sizeof h->db_error, "the database %s cannot be read (%s)",
-                 h->bot->cfg->db_path, db ? sqlite3_errmsg(db) : "out of memory");
+        snprintf(h->db_error, sizeof h->db_error, "the database %s cannot be read (%s)", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
     }
     sqlite3_busy_timeout(db, 250);
+    /* No PRAGMA mmap_size here (unlike qunbot report): the workers are short-lived forks, and
+     * mapping the file afresh in each one costs more page faults than it saves (measured with
+     * qunbot-bench-dashboard: 90-day report 0.58-0.65 s mapped, 0.53-0.56 s read). */
     h->db = db;
     return db;
 }
@@ -112,11 +149,10 @@ static bool group_known(sqlite3 *db, const char *group_id)
     return found;
 }
 
-static int range_of(struct qb_http *h, const char *since, struct qb_insight_range *rg)
+static int range_of(struct qb_http *h, const char *since, int64_t now, struct qb_insight_range *rg)
 {
     char err[160];
-    return qb_insight_range_parse(since, qb_clock_now(), h->bot->cfg->timezone, rg, err,
-                                  sizeof err);
+    return qb_insight_range_parse(since, now, h->bot->cfg->timezone, rg, err, sizeof err);
 }
 
 /* A metrics failure as an answer: bad input is the caller's (400), the rest is ours (500). */
@@ -128,8 +164,31 @@ static int metrics_error(struct qb_http_resp *r, int rc, const char *err)
 
 /* ---- GET /api/groups ---- */
 
+/* Newcomers of the 30 days whose first week after joining is over, and how many of them were
+ * active in that week (from the join-week cohorts). */
+struct newcomers {
+    int64_t joined, active_week1;
+};
+
+static int newcomers_of(sqlite3 *db, const char *gid, const struct qb_insight_range *month,
+                        struct newcomers *nc, char *err, size_t errlen)
+{
+    struct qb_insight_cohort *c = NULL;
+    size_t n = 0;
+    memset(nc, 0, sizeof *nc);
+    int rc = qb_insight_cohorts(db, gid, month, month->until_ms, &c, &n, err, errlen);
+    for (size_t i = 0; rc == QB_OK && i < n; i++) {
+        if (c[i].active[0] < 0)
+            continue; /* week 1 not reached yet */
+        nc->joined += c[i].joined;
+        nc->active_week1 += c[i].active[0];
+    }
+    free(c);
+    return rc;
+}
+
 static cJSON *group_row(const char *gid, const struct qb_insight_overview *w,
-                        const struct qb_insight_overview *m)
+                        const struct qb_insight_overview *m, const struct newcomers *nc)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -153,16 +212,22 @@ static cJSON *group_row(const char *gid, const struct qb_insight_overview *w,
                                         : 0.0);
     cJSON_AddNumberToObject(o, "checkin_rate", m->checkin_rate);
     cJSON_AddNumberToObject(o, "median_response_s", m->median_response_s);
+    cJSON_AddNumberToObject(o, "newcomers_30d", (double)nc->joined);
+    if (nc->joined)
+        cJSON_AddNumberToObject(o, "newcomer_retention",
+                                (double)nc->active_week1 / (double)nc->joined);
+    else
+        cJSON_AddNullToObject(o, "newcomer_retention");
     return o;
 }
 
-static int api_groups(struct qb_http *h, sqlite3 *db, struct qb_http_resp *r)
+static int api_groups(struct qb_http *h, sqlite3 *db, int64_t now, struct qb_http_resp *r)
 {
     cJSON *arr = cJSON_CreateArray();
     if (!arr || !table_exists(db, "insight_members"))
         return send_json(r, arr);
     struct qb_insight_range week, month;
-    if (range_of(h, "7d", &week) != QB_OK || range_of(h, "30d", &month) != QB_OK) {
+    if (range_of(h, "7d", now, &week) != QB_OK || range_of(h, "30d", now, &month) != QB_OK) {
         cJSON_Delete(arr);
         return qb_http_error(r, 500, "the bot's timezone is not usable");
     }
@@ -177,10 +242,13 @@ static int api_groups(struct qb_http *h, sqlite3 *db, struct qb_http_resp *r)
     while (rc == QB_OK && sqlite3_step(st) == SQLITE_ROW) {
         const char *gid = (const char *)sqlite3_column_text(st, 0);
         struct qb_insight_overview w, m;
+        struct newcomers nc;
         rc = qb_insight_overview(db, gid ? gid : "", &week, &w, err, sizeof err);
         if (rc == QB_OK)
             rc = qb_insight_overview(db, gid ? gid : "", &month, &m, err, sizeof err);
-        cJSON *row = rc == QB_OK ? group_row(gid ? gid : "", &w, &m) : NULL;
+        if (rc == QB_OK)
+            rc = newcomers_of(db, gid ? gid : "", &month, &nc, err, sizeof err);
+        cJSON *row = rc == QB_OK ? group_row(gid ? gid : "", &w, &m, &nc) : NULL;
         if (rc == QB_OK && !row)
             rc = QB_ENOMEM;
         if (row)
@@ -196,14 +264,13 @@ static int api_groups(struct qb_http *h, sqlite3 *db, struct qb_http_resp *r)
 
 /* ---- GET /api/groups/<id>/report ---- */
 
-static int api_report(struct qb_http *h, sqlite3 *db, const char *gid,
-                      const struct qb_insight_range *rg, struct qb_http_resp *r)
+static int api_report(sqlite3 *db, const char *gid, const struct qb_insight_range *rg, int64_t now,
+                      struct qb_http_resp *r)
 {
-    (void)h;
     struct qb_insight_report rep;
     memset(&rep, 0, sizeof rep);
     char err[200] = "";
-    int rc = qb_insight_report(db, gid, rg, qb_clock_now(), &rep, err, sizeof err);
+    int rc = qb_insight_report(db, gid, rg, now, &rep, err, sizeof err);
     if (rc != QB_OK) {
         qb_insight_report_free(&rep);
         return metrics_error(r, rc, err);
@@ -258,15 +325,24 @@ static cJSON *member_json(const struct qb_insight_member *m)
     return o;
 }
 
-static int api_members(sqlite3 *db, const char *gid, const struct qb_insight_range *rg,
-                       struct qb_http_resp *r)
+/* Every member of the group for the range, most valuable first. *out: caller frees. */
+static int load_members(sqlite3 *db, const char *gid, const struct qb_insight_range *rg,
+                        struct qb_insight_member **out, size_t *n, char *err, size_t errlen)
 {
     struct qb_insight_stages stages;
     qb_insight_stages_default(&stages);
+    *out = NULL;
+    *n = 0;
+    return qb_insight_members(db, gid, rg, &stages, out, n, err, errlen);
+}
+
+static int api_members(sqlite3 *db, const char *gid, const struct qb_insight_range *rg,
+                       struct qb_http_resp *r)
+{
     struct qb_insight_member *m = NULL;
     size_t n = 0;
     char err[200] = "";
-    int rc = qb_insight_members(db, gid, rg, &stages, &m, &n, err, sizeof err);
+    int rc = load_members(db, gid, rg, &m, &n, err, sizeof err);
     if (rc != QB_OK) {
         free(m);
         return metrics_error(r, rc, err);
@@ -288,6 +364,39 @@ static int api_members(sqlite3 *db, const char *gid, const struct qb_insight_ran
         }
     }
     free(m);
+    return send_json(r, o);
+}
+
+/* ---- GET /api/groups/<id>/members/<user_id> ---- */
+
+static int api_member(sqlite3 *db, const char *gid, const char *uid,
+                      const struct qb_insight_range *rg, struct qb_http_resp *r)
+{
+    struct qb_insight_member *m = NULL;
+    size_t n = 0;
+    char err[200] = "";
+    int rc = load_members(db, gid, rg, &m, &n, err, sizeof err);
+    if (rc != QB_OK) {
+        free(m);
+        return metrics_error(r, rc, err);
+    }
+    size_t i = 0;
+    while (i < n && strcmp(m[i].user_id, uid))
+        i++;
+    if (i == n) {
+        free(m);
+        return qb_http_error(r, 404, NO_MEMBER);
+    }
+    cJSON *o = member_json(&m[i]);
+    free(m);
+    if (o && (!cJSON_AddStringToObject(o, "group_id", gid) ||
+              !cJSON_AddNumberToObject(o, "rank", (double)(i + 1)) ||
+              !cJSON_AddNumberToObject(o, "member_count", (double)n) ||
+              !cJSON_AddNumberToObject(o, "since_ms", (double)rg->since_ms) ||
+              !cJSON_AddNumberToObject(o, "until_ms", (double)rg->until_ms))) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
     return send_json(r, o);
 }
 
@@ -335,43 +444,117 @@ static int api_moderation(sqlite3 *db, const char *gid, struct qb_http_resp *r)
 
 /* ---- routing ---- */
 
-/* "/api/groups/<id>/<what>": copy id and what; false if the path has another shape. */
-static bool split_group_path(const char *path, char *gid, size_t gidlen, char *what, size_t whatlen)
+/* An address under /api/groups/<id>/: what, and the member id of .../members/<user_id>. */
+struct route {
+    char gid[QB_ID_MAX];
+    char what[16];
+    char uid[QB_ID_MAX];
+    bool has_uid;
+};
+
+/* Copy the path segment starting at p (up to '/' or the end) into out; the end of the
+ * segment, or NULL when it is empty or does not fit. */
+static const char *segment(const char *p, char *out, size_t outlen)
 {
-    const char *p = path + strlen("/api/groups/");
-    const char *slash = strchr(p, '/');
-    if (!slash || slash == p || (size_t)(slash - p) >= gidlen)
+    size_t n = strcspn(p, "/");
+    if (!n || n >= outlen)
+        return NULL;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return p + n;
+}
+
+/* "/api/groups/<id>/<what>[/<user_id>]" into rt; false if the path has another shape. A
+ * member id that is present but too long still parses (rt->uid is then "", has_uid true)
+ * so that it can be refused as a bad id rather than as an unknown page. */
+static bool parse_route(const char *path, struct route *rt)
+{
+    memset(rt, 0, sizeof *rt);
+    const char *p = segment(path + strlen("/api/groups/"), rt->gid, sizeof rt->gid);
+    if (!p || *p != '/' || !(p = segment(p + 1, rt->what, sizeof rt->what)))
         return false;
-    memcpy(gid, p, (size_t)(slash - p));
-    gid[slash - p] = '\0';
-    if (strchr(slash + 1, '/') || qb_strlcpy(what, slash + 1, whatlen) >= whatlen)
+    if (strcmp(rt->what, "report") && strcmp(rt->what, "members") && strcmp(rt->what, "moderation"))
         return false;
+    if (!*p)
+        return true;
+    if (strcmp(rt->what, "members") || p[1] == '\0' || strchr(p + 1, '/'))
+        return false; /* only members/<user_id>, one segment, nothing after it */
+    rt->has_uid = true;
+    if (strlen(p + 1) < sizeof rt->uid)
+        qb_strlcpy(rt->uid, p + 1, sizeof rt->uid);
     return true;
 }
 
-int qb_http_api(struct qb_http *h, const char *path, const char *since, struct qb_http_resp *r)
+/* A member id as accounts have them: [A-Za-z0-9._@:-]{1,63}, not made of dots only. */
+static bool member_id_ok(const char *uid)
 {
-    bool list = !strcmp(path, "/api/groups") || !strcmp(path, "/api/groups/");
-    char gid[QB_ID_MAX], what[32];
-    if (!list &&
-        (!qb_starts_with(path, "/api/groups/") ||
-         !split_group_path(path, gid, sizeof gid, what, sizeof what) ||
-         (strcmp(what, "report") && strcmp(what, "members") && strcmp(what, "moderation"))))
+    bool dots_only = true;
+    if (!uid[0])
+        return false;
+    for (const char *p = uid; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-' || c == '@' || c == ':';
+        if (!ok)
+            return false;
+        if (c != '.')
+            dots_only = false;
+    }
+    return !dots_only;
+}
+
+static bool is_list(const char *path)
+{
+    return !strcmp(path, "/api/groups") || !strcmp(path, "/api/groups/");
+}
+
+static int api_answer(struct qb_http *h, const char *path, const char *since, int64_t now,
+                      struct qb_http_resp *r)
+{
+    bool list = is_list(path);
+    struct route rt;
+    if (!list && (!qb_starts_with(path, "/api/groups/") || !parse_route(path, &rt)))
         return qb_http_error(r, 404, "no such page in the dashboard API (see docs/INSIGHT.md)");
+    if (!list && rt.has_uid && !member_id_ok(rt.uid))
+        return qb_http_error(r, 400, BAD_MEMBER);
 
     struct qb_insight_range rg;
-    if (!list && range_of(h, since ? since : DEFAULT_SINCE, &rg) != QB_OK)
+    if (!list && range_of(h, since ? since : DEFAULT_SINCE, now, &rg) != QB_OK)
         return qb_http_error(r, 400, BAD_PERIOD);
     sqlite3 *db = db_of(h);
     if (!db)
         return qb_http_error(r, 503, h->db_error);
     if (list)
-        return api_groups(h, db, r);
-    if (!group_known(db, gid))
+        return api_groups(h, db, now, r);
+    if (!group_known(db, rt.gid))
         return qb_http_error(r, 404, NO_GROUP);
-    if (!strcmp(what, "report"))
-        return api_report(h, db, gid, &rg, r);
-    if (!strcmp(what, "members"))
-        return api_members(db, gid, &rg, r);
-    return api_moderation(db, gid, r);
+    if (!strcmp(rt.what, "report"))
+        return api_report(db, rt.gid, &rg, now, r);
+    if (!strcmp(rt.what, "members"))
+        return rt.has_uid ? api_member(db, rt.gid, rt.uid, &rg, r)
+                          : api_members(db, rt.gid, &rg, r);
+    return api_moderation(db, rt.gid, r);
+}
+
+int qb_http_api(struct qb_http *h, const char *path, const char *since, int64_t now,
+                struct qb_http_resp *r)
+{
+    int rc = api_answer(h, path, since, now, r);
+    r->computed_ms = now;
+    return rc;
+}
+
+bool qb_http_api_heavy(struct qb_http *h, const char *path, const char *since, int64_t now,
+                       char *key, size_t keylen)
+{
+    if (is_list(path))
+        return (size_t)snprintf(key, keylen, "/api/groups") < keylen;
+    struct route rt;
+    struct qb_insight_range rg;
+    if (!qb_starts_with(path, "/api/groups/") || !parse_route(path, &rt) ||
+        !strcmp(rt.what, "moderation") || (rt.has_uid && !member_id_ok(rt.uid)) ||
+        range_of(h, since ? since : DEFAULT_SINCE, now, &rg) != QB_OK)
+        return false;
+    int n = snprintf(key, keylen, "%s?since=%s", path, since ? since : DEFAULT_SINCE);
+    return n > 0 && (size_t)n < keylen;
 }

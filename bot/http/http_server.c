@@ -5,8 +5,10 @@
  *
  * Owns struct qb_http and each connection's pending response, which it writes in chunks from
  * LWS_CALLBACK_HTTP_WRITEABLE (never blocking the loop). Static files come only from the web
- * root's index.html and assets/ with known extensions; the API is http_api.c's. It never
- * writes to the database and never serves WebSocket upgrades.
+ * root's index.html and assets/ with known extensions; the API is http_api.c's, heavy answers
+ * through http_work.c's cache: a request whose answer is being computed is parked (nothing
+ * written until the worker's answer arrives). It never writes to the database and never
+ * serves WebSocket upgrades.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,9 +40,12 @@ static const char refusal_page[] =
 
 /* One connection's response in progress (lws allocates and zeroes it per connection). */
 struct http_conn {
+    struct qb_http_waiter w; /* parked on a worker's answer (w.job != NULL) */
+    struct lws *wsi;
     struct qb_http_resp r;
     size_t off;
     bool head;
+    bool headers_due; /* the answer arrived while parked: headers go out when writable */
 };
 
 static const struct {
@@ -226,6 +231,10 @@ static int send_headers(struct lws *wsi, struct http_conn *hc, const char *cooki
         add_header(wsi, "referrer-policy:", "no-referrer", &p, end) ||
         add_header(wsi, "cache-control:", r->api ? "no-store" : "no-cache", &p, end))
         return -1;
+    char computed[24];
+    snprintf(computed, sizeof computed, "%lld", (long long)r->computed_ms);
+    if (r->api && r->computed_ms > 0 && add_header(wsi, "x-qunbot-computed:", computed, &p, end))
+        return -1;
     if (r->status == 405 && add_header(wsi, "allow:", "GET, HEAD", &p, end))
         return -1;
     if (cookie_value) {
@@ -271,14 +280,52 @@ static bool is_page(const char *path)
     return !strcmp(path, "/") || !strcmp(path, "/index.html");
 }
 
+/* A worker's answer for a parked connection (r borrowed): share it and send it as soon as
+ * the socket is writable. */
+static void parked_ready(struct qb_http_waiter *w, struct qb_http_resp *r)
+{
+    struct http_conn *hc = (struct http_conn *)(void *)w; /* w is hc's first member */
+    int rc = r->status ? qb_http_resp_share(&hc->r, r) : QB_ENOMEM;
+    if (rc != QB_OK)
+        rc = qb_http_error(&hc->r, 500, "the dashboard ran out of memory; try again");
+    if (rc != QB_OK) {
+        lws_set_timeout(hc->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    hc->headers_due = true;
+    lws_set_timeout(hc->wsi, NO_PENDING_TIMEOUT, 0);
+    lws_callback_on_writable(hc->wsi);
+}
+
+/* An API request with a good token: heavy answers from the cache (or parked until a worker
+ * has computed them), the rest at once. *parked: nothing to send yet. */
+static int api_request(struct lws *wsi, struct http_conn *hc, struct qb_http *h, const char *path,
+                       bool *parked)
+{
+    char arg[80], key[600];
+    const char *since = lws_get_urlarg_by_name(wsi, "since=", arg, (int)sizeof arg);
+    int64_t now = qb_clock_now();
+    if (!qb_http_api_heavy(h, path, since, now, key, sizeof key))
+        return qb_http_api(h, path, since, now, &hc->r);
+    hc->w.ready = parked_ready;
+    int rc = qb_http_answer(h, key, path, since, &hc->w, &hc->r, parked);
+    if (rc == QB_OK && *parked) /* not dropped before the worker's deadline */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, (int)QB_HTTP_DEADLINE_S + 10);
+    return rc;
+}
+
 static int on_request(struct lws *wsi, struct http_conn *hc, const char *in, size_t len)
 {
     struct qb_bot *b = lws_context_user(lws_get_context(wsi));
     struct qb_http *h = b ? b->http : NULL;
     if (!h || !hc)
         return -1;
+    qb_http_unpark(&hc->w);
     qb_http_resp_clear(&hc->r);
     hc->off = 0;
+    hc->wsi = wsi;
+    hc->headers_due = false;
+    bool parked = false;
     char path[512];
     qb_strlcpy(path, "", sizeof path);
     if (in && len < sizeof path) {
@@ -303,9 +350,7 @@ static int on_request(struct lws *wsi, struct http_conn *hc, const char *in, siz
         if (!path[0]) {
             rc = qb_http_error(&hc->r, 404, "no such page");
         } else if (!strcmp(path, "/api") || qb_starts_with(path, "/api/")) {
-            char arg[80];
-            const char *since = lws_get_urlarg_by_name(wsi, "since=", arg, (int)sizeof arg);
-            rc = ok ? qb_http_api(h, path, since, &hc->r)
+            rc = ok ? api_request(wsi, hc, h, path, &parked)
                     : qb_http_error(&hc->r, 401, "missing or wrong token");
         } else if (!ok && is_page(path)) {
             rc = qb_http_error(&hc->r, 401, "missing or wrong token");
@@ -323,6 +368,10 @@ static int on_request(struct lws *wsi, struct http_conn *hc, const char *in, siz
             if (rc == QB_OK && from_query && is_page(path))
                 set_cookie = token; /* so the page's own assets load without the token */
         }
+    }
+    if (rc == QB_OK && parked) {
+        qb_strlcpy(token, "", sizeof token);
+        return 0; /* parked_ready answers */
     }
     if (rc != QB_OK || !hc->r.status)
         return -1;
@@ -344,11 +393,21 @@ static int dashboard_cb(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return 0; /* bodies are ignored: only GET is served */
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return hc ? write_chunk(wsi, hc) : -1;
+        if (!hc)
+            return -1;
+        if (hc->w.job)
+            return 0; /* still parked */
+        if (hc->headers_due) {
+            hc->headers_due = false;
+            return send_headers(wsi, hc, NULL);
+        }
+        return write_chunk(wsi, hc);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (hc)
+        if (hc) {
+            qb_http_unpark(&hc->w); /* closed while parked: the job forgets it */
             qb_http_resp_clear(&hc->r);
+        }
         return 0;
     default:
         break;
@@ -405,6 +464,7 @@ int qb_http_start(struct qb_bot *b, char *err, size_t errlen)
     b->http_port = lws_get_vhost_listen_port(h->vh);
     qb_log(QB_LOG_INFO, "dashboard at http://%s:%d/?token=... (the token from \"http\")",
            cfg->http.host, b->http_port);
+    qb_http_warm(h); /* so the first click is answered from the cache */
     return QB_OK;
 }
 
@@ -414,6 +474,7 @@ void qb_http_stop(struct qb_bot *b)
     if (!h)
         return;
     b->http = NULL;
+    qb_http_work_stop(h);
     sqlite3_close(h->db);
     free(h);
 }

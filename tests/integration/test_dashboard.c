@@ -1,8 +1,12 @@
 /*
  * test_dashboard.c — the admin dashboard over real HTTP: the bot runs with "http" enabled on
  * a free port, the database holds hand-made insight rows (and one guard case), and the test
- * talks plain HTTP/1.1 over a socket on the same loop: tokens, the JSON API, errors with
- * their status, the read-only rule, path tricks, the page and its security headers.
+ * talks plain HTTP/1.1 over a socket on the same loop: tokens, the JSON API (groups side by
+ * side with newcomer retention, report, members, one member's lookup, moderation), errors
+ * with their status and JSON body, the read-only rule, path and member-id tricks, the page
+ * and its security headers; heavy answers come from forked workers through a cache (equal to
+ * the inline answer, served again from the cache, stale then refreshed, one worker for
+ * concurrent requests, a connection closed while it waits).
  * link: qb_core qb_sim
  */
 #include <arpa/inet.h>
@@ -13,13 +17,15 @@
 #include <sys/socket.h>
 
 #include "harness.h"
+#include "http/http.h"
 #include "insight.h"
 #include "test.h"
 
 #define T0      1773115200000LL /* 2026-03-10 12:00 Asia/Shanghai, a Tuesday */
 #define TOKEN   "s3cret-dash"
 #define GROUP   "20001"
-#define FILLERS 1500 /* silent members: the members answer is several write chunks */
+#define FILLERS 1500          /* silent members: the members answer is several write chunks */
+#define KNOWN   (6 + FILLERS) /* members of GROUP in the database */
 
 static struct h_fx fx;
 
@@ -48,13 +54,19 @@ static void seed_db(const char *dir)
                  " last_msg_ms, messages) VALUES"
                  " ('20001', '30001', 'Alice', 1770000000000, 1772900000000, 1773100000000, 6),"
                  " ('20001', '30002', '小明', 1770000000000, 1772900000000, 1773100000000, 3),"
-                 " ('20001', '30003', 'Bob', 1770000000000, 1772900000000, 1773100000000, 2);"
+                 " ('20001', '30003', 'Bob', 1770000000000, 1772900000000, 1773100000000, 2),"
+                 /* newcomers: two joined on Friday 2026-02-20 (their first week is over; one
+                  * spoke in it), one yesterday (first week not over: not counted yet) */
+                 " ('20001', '30004', 'Newbie A', 1771560000000, 1772420400000, 1772420400000, 1),"
+                 " ('20001', '30005', 'Newbie B', 1771560000000, 0, 0, 0),"
+                 " ('20001', '30006', 'Newbie C', 1773028800000, 0, 0, 0);"
                  "INSERT INTO insight_activity (group_id, user_id, day, hour, weekday, messages,"
                  " chars) VALUES"
                  " ('20001', '30001', '2026-03-10', 9, 1, 4, 40),"
                  " ('20001', '30001', '2026-03-09', 20, 0, 2, 20),"
                  " ('20001', '30002', '2026-03-10', 10, 1, 3, 30),"
-                 " ('20001', '30003', '2026-03-10', 11, 1, 2, 20);"
+                 " ('20001', '30003', '2026-03-10', 11, 1, 2, 20),"
+                 " ('20001', '30004', '2026-03-02', 11, 0, 1, 10);"
                  /* the guard plugin's case table, as plugins/guard creates it */
                  "CREATE TABLE guard_cases (case_no BIGINT NOT NULL UNIQUE, ts BIGINT NOT NULL,"
                  " platform TEXT NOT NULL, self_id TEXT NOT NULL, group_id TEXT NOT NULL,"
@@ -97,6 +109,7 @@ struct http_wait {
     int fd;
     struct qb_buf in;
     bool done;
+    bool head; /* a HEAD answer ends with its headers, whatever its Content-Length says */
 };
 
 static void io_noop(struct ev_loop *loop, ev_io *w, int revents)
@@ -123,6 +136,8 @@ static bool response_complete(void *ud)
     const char *end = strstr(w->in.p, "\r\n\r\n");
     if (!end)
         return false;
+    if (w->head)
+        return true;
     const char *cl = strcasestr(w->in.p, "\r\ncontent-length:");
     if (!cl || cl > end)
         return false; /* until the server closes */
@@ -130,22 +145,30 @@ static bool response_complete(void *ud)
     return w->in.len >= (size_t)(end + 4 - w->in.p) + want;
 }
 
-/* Send a request (method, target, extra header lines ending in \r\n or "") and wait for
- * the whole answer. */
-static struct reply http_req(const char *method, const char *target, const char *headers)
+/* Connect and send a request (method, target, extra header lines ending in \r\n or ""); the
+ * socket. */
+static int http_send(const char *method, const char *target, const char *headers)
 {
-    struct reply r = {0};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fx.bot->http_port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         abort();
-    char req[2048];
+    char req[8192];
     int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", method, target,
                      headers);
+    if (n < 0 || (size_t)n >= sizeof req)
+        abort();
     if (send(fd, req, (size_t)n, 0) != n)
         abort();
-    struct http_wait w = {.fd = fd};
+    return fd;
+}
+
+/* Wait for the whole answer on fd (closed); head: the request was a HEAD. */
+static struct reply http_recv(int fd, bool head)
+{
+    struct reply r = {0};
+    struct http_wait w = {.fd = fd, .head = head};
     qb_buf_init(&w.in);
     ev_io io;
     ev_io_init(&io, io_noop, fd, EV_READ);
@@ -160,6 +183,12 @@ static struct reply http_req(const char *method, const char *target, const char 
     const char *end = strstr(r.raw, "\r\n\r\n");
     r.body = end ? end + 4 : "";
     return r;
+}
+
+/* Send a request and wait for the whole answer. */
+static struct reply http_req(const char *method, const char *target, const char *headers)
+{
+    return http_recv(http_send(method, target, headers), !strcmp(method, "HEAD"));
 }
 
 static struct reply get(const char *target)
@@ -242,11 +271,14 @@ TEST(lists_groups_side_by_side)
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(g, "group_id")), GROUP);
     CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "messages_7d")), 11);
     CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "active_7d")), 3);
-    CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "members")), 3 + FILLERS);
+    CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "members")), KNOWN);
     CHECK(cJSON_IsNumber(cJSON_GetObjectItem(g, "dau_mau")));
     CHECK(cJSON_IsNumber(cJSON_GetObjectItem(g, "top10_share")));
     /* one guard case over 11 messages */
-    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "moderation_per_1000")) > 90.0);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "moderation_per_1000")) > 80.0);
+    /* newcomer retention: of the 2 newcomers whose first week is over, 1 spoke in it */
+    CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "newcomers_30d")), 2);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(g, "newcomer_retention")) == 0.5);
     cJSON_Delete(j);
     free(r.raw);
 
@@ -285,7 +317,7 @@ TEST(members_and_moderation)
     cJSON *j = cJSON_Parse(r.body);
     CHECK(j != NULL);
     const cJSON *m = cJSON_GetObjectItem(j, "members");
-    CHECK_INT(cJSON_GetArraySize(m), 3 + FILLERS);
+    CHECK_INT(cJSON_GetArraySize(m), KNOWN);
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "name")),
               "Alice"); /* the most valuable member first */
     cJSON_Delete(j);
@@ -303,6 +335,146 @@ TEST(members_and_moderation)
     free(r.raw);
 }
 
+static double num_of(const cJSON *o, const char *key)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+TEST(looks_up_one_member)
+{
+    char v[200];
+    struct reply r = get("/api/groups/" GROUP "/members/30002?since=30d");
+    CHECK_INT(r.status, 200);
+    CHECK_STR(header(&r, "cache-control", v, sizeof v), "no-store");
+    cJSON *j = cJSON_Parse(r.body);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "user_id")), "30002");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "name")), "小明");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "stage")), "follower");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "stage_name")), "关注者");
+    CHECK_INT(num_of(j, "messages"), 3);
+    CHECK_INT(num_of(j, "rank"), 2); /* after Alice's 6 messages */
+    CHECK_INT(num_of(j, "member_count"), KNOWN);
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItem(j, "pagerank")));
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItem(j, "degree")));
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItem(j, "checkins")));
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "value_why")));
+    cJSON_Delete(j);
+    free(r.raw);
+
+    r = get("/api/groups/" GROUP "/members/30001");
+    CHECK_INT(r.status, 200);
+    j = cJSON_Parse(r.body);
+    CHECK_INT(num_of(j, "rank"), 1);
+    CHECK_INT(num_of(j, "messages"), 6);
+    cJSON_Delete(j);
+    free(r.raw);
+
+    /* the period counts: last week's message only, today's 7-day window has none of Newbie A */
+    r = get("/api/groups/" GROUP "/members/30004?since=7d");
+    CHECK_INT(r.status, 200);
+    j = cJSON_Parse(r.body);
+    CHECK_INT(num_of(j, "messages"), 0);
+    cJSON_Delete(j);
+    free(r.raw);
+
+    r = get("/api/groups/" GROUP "/members/424242");
+    CHECK_INT(r.status, 404);
+    CHECK_STR(json_error(&r, v, sizeof v), "no such member");
+    free(r.raw);
+
+    r = get("/api/groups/99999/members/30001");
+    CHECK_INT(r.status, 404);
+    CHECK_STR(json_error(&r, v, sizeof v), "no such group");
+    free(r.raw);
+
+    r = http_req("GET", "/api/groups/" GROUP "/members/30001", "");
+    CHECK_INT(r.status, 401);
+    free(r.raw);
+}
+
+/* Nothing in a reply that would come from outside the JSON API. */
+static void check_not_a_file(const struct reply *r)
+{
+    CHECK(strstr(r->body, "root:") == NULL);
+    CHECK(strstr(r->body, "<html") == NULL); /* not the page */
+    CHECK(strstr(r->body, "<!doctype") == NULL);
+}
+
+/* Odd member ids are refused (400) or not found (404) with a JSON body, the route never
+ * reaches a file or the page, and the bot keeps answering. */
+TEST(member_ids_cannot_escape)
+{
+    char v[200], longid[300], huge[3100];
+    memset(longid, '7', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    memset(huge, '8', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    char t_long[400], t_huge[3200];
+    snprintf(t_long, sizeof t_long, "/api/groups/" GROUP "/members/%s", longid);
+    snprintf(t_huge, sizeof t_huge, "/api/groups/" GROUP "/members/%s", huge);
+    const char *tricks[] = {"/api/groups/" GROUP "/members/%00",
+                            "/api/groups/" GROUP "/members/..",
+                            "/api/groups/" GROUP "/members/%2e%2e",
+                            "/api/groups/" GROUP "/members/...",
+                            "/api/groups/" GROUP "/members/..%2f..%2f..%2fetc%2fpasswd",
+                            "/api/groups/" GROUP "/members/%2e%2e%2f%2e%2e%2f%2e%2e%2findex.html",
+                            "/api/groups/" GROUP "/members/30001/report",
+                            "/api/groups/" GROUP "/members/30001/",
+                            "/api/groups/" GROUP "/members/30001%2freport",
+                            "/api/groups/" GROUP "/members/a%20b",
+                            "/api/groups/" GROUP "/members/%3Cscript%3E",
+                            "/api/groups/" GROUP "/members/%E5%B0%8F%E6%98%8E",
+                            "/api/groups/" GROUP "/members/%ff%fe",
+                            "/api/groups/" GROUP "/report/30001",
+                            "/api/groups/" GROUP "/moderation/30001",
+                            t_long,
+                            t_huge};
+    for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++) {
+        struct reply r = get(tricks[i]);
+        if (r.status != 400 && r.status != 404)
+            fprintf(stderr, "  %.80s -> %d\n", tricks[i], r.status);
+        CHECK(r.status == 400 || r.status == 404);
+        CHECK(strstr(header(&r, "content-type", v, sizeof v), "application/json") != NULL);
+        CHECK(strcmp(json_error(&r, v, sizeof v), "(no error field)") != 0);
+        CHECK(strstr(r.raw, "X-Evil") == NULL);
+        check_not_a_file(&r);
+        free(r.raw);
+    }
+    struct reply r = get(t_long); /* an id too long for an account: a bad id */
+    CHECK_INT(r.status, 400);
+    CHECK(strstr(json_error(&r, v, sizeof v), "member id") != NULL);
+    free(r.raw);
+    r = get("/api/groups/" GROUP "/members/a%20b");
+    CHECK_INT(r.status, 400);
+    free(r.raw);
+
+    /* The HTTP library decodes %2F and resolves dot segments (RFC 3986) before the dashboard
+     * routes a request, and ends the path at a decoded CR or LF: such an address is just
+     * another request with the same token — a member id never becomes a file name, and
+     * nothing outside web/dist or a header of the sender's choosing comes back. */
+    const char *resolved[] = {"/api/groups/" GROUP "/members/../report",
+                              "/api/groups/" GROUP "/members/..%2f..%2f..%2f..%2fassets%2fmain.js",
+                              "/api/groups/" GROUP "/members/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+                              "/api/groups/" GROUP "/members/30001%0d%0aX-Evil:%201"};
+    for (size_t i = 0; i < sizeof resolved / sizeof resolved[0]; i++) {
+        r = get(resolved[i]);
+        CHECK(r.status == 200 || r.status == 400 || r.status == 404);
+        CHECK(strstr(r.body, "root:") == NULL);
+        CHECK(strstr(r.raw, "X-Evil") == NULL);
+        free(r.raw);
+    }
+
+    /* A NUL byte after other characters: libwebsockets drops the connection before the
+     * dashboard sees the request (-1 here) — never a crash, and the bot keeps answering. */
+    r = get("/api/groups/" GROUP "/members/30001%00");
+    CHECK(r.status == -1 || r.status == 400 || r.status == 404);
+    check_not_a_file(&r);
+    free(r.raw);
+    r = get("/api/groups/" GROUP "/members/30001");
+    CHECK_INT(r.status, 200);
+    free(r.raw);
+}
+
 TEST(clear_errors_for_bad_requests)
 {
     char v[200];
@@ -311,14 +483,18 @@ TEST(clear_errors_for_bad_requests)
     CHECK_STR(json_error(&r, v, sizeof v), "no such group");
     free(r.raw);
 
-    const char *bad[] = {"banana", "7", "-3d", "7dd", "0d", ""};
+    const char *bad[] = {"banana", "abc", "7", "-3d", "7dd", "0d", "99999d", "3.5d", ""};
+    const char *what[] = {"report", "members", "members/30001"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char target[128];
-        snprintf(target, sizeof target, "/api/groups/" GROUP "/report?since=%s", bad[i]);
-        r = get(target);
-        CHECK_INT(r.status, 400);
-        CHECK_STR(json_error(&r, v, sizeof v), "period must look like 7d, 30d or 12w");
-        free(r.raw);
+        for (size_t k = 0; k < 3; k++) {
+            char target[128];
+            snprintf(target, sizeof target, "/api/groups/" GROUP "/%s?since=%s", what[k], bad[i]);
+            r = get(target);
+            CHECK_INT(r.status, 400);
+            CHECK(strstr(header(&r, "content-type", v, sizeof v), "application/json") != NULL);
+            CHECK_STR(json_error(&r, v, sizeof v), "period must look like 7d, 30d or 12w");
+            free(r.raw);
+        }
     }
 
     r = get("/api/nothing");
@@ -333,13 +509,16 @@ TEST(read_only)
 {
     char v[200];
     const char *methods[] = {"POST", "PUT", "DELETE", "PATCH"};
+    const char *targets[] = {"/api/groups", "/api/groups/" GROUP "/members/30001", "/"};
     for (size_t i = 0; i < 4; i++) {
-        struct reply r = http_req(methods[i], "/api/groups",
-                                  "Authorization: Bearer " TOKEN "\r\nContent-Length: 0\r\n");
-        CHECK_INT(r.status, 405);
-        CHECK_STR(header(&r, "allow", v, sizeof v), "GET, HEAD");
-        CHECK(strstr(json_error(&r, v, sizeof v), "read-only") != NULL);
-        free(r.raw);
+        for (size_t k = 0; k < 3; k++) {
+            struct reply r = http_req(methods[i], targets[k],
+                                      "Authorization: Bearer " TOKEN "\r\nContent-Length: 0\r\n");
+            CHECK_INT(r.status, 405);
+            CHECK_STR(header(&r, "allow", v, sizeof v), "GET, HEAD");
+            CHECK(strstr(json_error(&r, v, sizeof v), "read-only") != NULL);
+            free(r.raw);
+        }
     }
 }
 
@@ -400,6 +579,155 @@ TEST(binds_loopback_by_default)
     CHECK_INT(other, 0);
 }
 
+/* ---- heavy answers: workers and the cache ---- */
+
+#define AUTH "Authorization: Bearer " TOKEN "\r\n"
+
+static const struct qb_http_stats *stats(void)
+{
+    return &fx.bot->http->stats;
+}
+
+static long long computed_of(const struct reply *r)
+{
+    char v[40];
+    return strtoll(header(r, "x-qunbot-computed", v, sizeof v), NULL, 10);
+}
+
+static bool workers_idle(void *ud)
+{
+    (void)ud;
+    return stats()->workers_done == stats()->workers_started;
+}
+
+/* The worker's answer is byte for byte the one the bot would compute itself at that "now". */
+TEST(worker_answer_equals_inline)
+{
+    const char *paths[] = {"/api/groups/" GROUP "/report", "/api/groups/" GROUP "/members",
+                           "/api/groups/" GROUP "/members/30002"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        uint64_t started = stats()->workers_started;
+        char target[200];
+        snprintf(target, sizeof target, "%s?since=14d", paths[i]);
+        struct reply r = get(target);
+        CHECK_INT(r.status, 200);
+        long long at = computed_of(&r);
+        CHECK(at >= T0);
+        CHECK_INT(stats()->workers_started, started + 1);
+        struct qb_http_resp in = {0};
+        CHECK_INT(qb_http_api(fx.bot->http, paths[i], "14d", at, &in), QB_OK);
+        CHECK_INT(in.status, 200);
+        CHECK(strlen(r.body) == in.len && !memcmp(r.body, in.body, in.len));
+        qb_http_resp_clear(&in);
+        free(r.raw);
+    }
+}
+
+/* Within a minute the same answer comes from memory (same computation time, no worker); a
+ * minute later the old answer is served once while a worker refreshes it. */
+TEST(cache_fresh_then_stale_then_refreshed)
+{
+    const char *target = "/api/groups/" GROUP "/report?since=10d";
+    struct reply first = get(target);
+    CHECK_INT(first.status, 200);
+    long long at = computed_of(&first);
+    CHECK(h_run_until(fx.loop, workers_idle, NULL, 10));
+    uint64_t started = stats()->workers_started, fresh = stats()->fresh_hits;
+
+    qb_clock_advance(30000);
+    struct reply again = get(target);
+    CHECK_INT(again.status, 200);
+    CHECK(computed_of(&again) == at);
+    CHECK_INT(stats()->workers_started, started);
+    CHECK_INT(stats()->fresh_hits, fresh + 1);
+    CHECK_STR(again.body, first.body);
+    free(again.raw);
+
+    qb_clock_advance(31000); /* 61 s after it was computed: stale */
+    uint64_t stale = stats()->stale_hits;
+    struct reply old = get(target);
+    CHECK_INT(old.status, 200);
+    CHECK(computed_of(&old) == at);
+    CHECK_INT(stats()->stale_hits, stale + 1);
+    CHECK_INT(stats()->workers_started, started + 1); /* the refresh */
+    free(old.raw);
+    CHECK(h_run_until(fx.loop, workers_idle, NULL, 10));
+
+    struct reply fresh_one = get(target);
+    CHECK_INT(fresh_one.status, 200);
+    CHECK(computed_of(&fresh_one) == at + 61000);
+    CHECK_INT(stats()->workers_started, started + 1);
+    free(fresh_one.raw);
+    free(first.raw);
+}
+
+/* Two requests for an answer nobody has computed yet: one worker, the same answer twice. */
+TEST(concurrent_cold_requests_share_one_worker)
+{
+    uint64_t started = stats()->workers_started, coalesced = stats()->coalesced,
+             fresh = stats()->fresh_hits;
+    const char *target = "/api/groups/" GROUP "/members?since=21d";
+    int a = http_send("GET", target, AUTH), b = http_send("GET", target, AUTH);
+    struct reply ra = http_recv(a, false), rb = http_recv(b, false);
+    CHECK_INT(ra.status, 200);
+    CHECK_INT(rb.status, 200);
+    CHECK_STR(ra.body, rb.body);
+    CHECK(computed_of(&ra) == computed_of(&rb));
+    CHECK_INT(stats()->workers_started, started + 1);
+    /* the second one joined the worker (or, had it come after the answer, hit the cache) */
+    CHECK_INT(stats()->coalesced - coalesced + stats()->fresh_hits - fresh, 1);
+    free(ra.raw);
+    free(rb.raw);
+}
+
+static bool parked_reached(void *ud)
+{
+    return stats()->parked >= *(uint64_t *)ud;
+}
+
+/* A browser that gives up while its answer is computed: nothing breaks, the answer is kept. */
+TEST(connection_closed_while_parked)
+{
+    uint64_t want = stats()->parked + 1, started = stats()->workers_started;
+    const char *target = "/api/groups/" GROUP "/report?since=28d";
+    int fd = http_send("GET", target, AUTH);
+    CHECK(h_run_until(fx.loop, parked_reached, &want, 10));
+    close(fd);
+    CHECK(h_run_until(fx.loop, workers_idle, NULL, 10));
+    CHECK_INT(stats()->workers_started, started + 1);
+    struct reply r = get(target); /* from the cache */
+    CHECK_INT(r.status, 200);
+    CHECK_INT(stats()->workers_started, started + 1);
+    CHECK(strstr(r.body, "\"group_id\":\"" GROUP "\"") != NULL);
+    free(r.raw);
+}
+
+/* Answers that are bad requests or small are inline: no worker, still the computation time. */
+TEST(errors_and_small_answers_stay_inline)
+{
+    uint64_t started = stats()->workers_started;
+    struct reply r = get("/api/groups/" GROUP "/report?since=banana");
+    CHECK_INT(r.status, 400);
+    free(r.raw);
+    r = get("/api/groups/" GROUP "/moderation");
+    CHECK_INT(r.status, 200);
+    CHECK(computed_of(&r) == qb_clock_now());
+    free(r.raw);
+    CHECK_INT(stats()->workers_started, started);
+}
+
+/* The warm-up computed /api/groups and the group's 30-day report when the bot started. */
+TEST(warm_up_fills_the_cache)
+{
+    CHECK(h_run_until(fx.loop, workers_idle, NULL, 10));
+    uint64_t fresh = stats()->fresh_hits, stale = stats()->stale_hits;
+    struct reply r = get("/api/groups/" GROUP "/report?since=30d");
+    CHECK_INT(r.status, 200);
+    CHECK(computed_of(&r) <= qb_clock_now()); /* and no worker for this request: */
+    CHECK_INT(stats()->fresh_hits + stats()->stale_hits, fresh + stale + 1);
+    free(r.raw);
+}
+
 static void web_root(char *out, size_t n)
 {
     /* this file is <source>/tests/integration/test_dashboard.c */
@@ -444,11 +772,19 @@ int main(void)
     RUN(lists_groups_side_by_side);
     RUN(serves_a_groups_report);
     RUN(members_and_moderation);
+    RUN(looks_up_one_member);
+    RUN(member_ids_cannot_escape);
     RUN(clear_errors_for_bad_requests);
     RUN(read_only);
     RUN(no_files_outside_the_page);
     RUN(serves_the_page_with_security_headers);
     RUN(binds_loopback_by_default);
+    RUN(warm_up_fills_the_cache);
+    RUN(worker_answer_equals_inline);
+    RUN(cache_fresh_then_stale_then_refreshed);
+    RUN(concurrent_cold_requests_share_one_worker);
+    RUN(connection_closed_while_parked);
+    RUN(errors_and_small_answers_stay_inline);
     h_fx_done(&fx);
     return test_done();
 }
