@@ -153,6 +153,10 @@ struct qb_bot {
     const char *web_root;  /* the dashboard's static files; NULL = "web/dist" in the working
                             * directory (tests set their own). Borrowed. */
     struct qb_conn *conns; /* every live socket */
+    /* The qunbot program the dashboard's workers run (`dashboard-answer`); NULL = this program.
+     * Tests and benchmarks, which link the core into their own, set the built qunbot before
+     * start. Borrowed. */
+    const char *dashboard_exe;
 
     ev_prepare prepare;
     ev_timer commit_timer; /* commits a batch at most COMMIT_MS after it was opened */

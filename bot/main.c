@@ -1,5 +1,6 @@
 /*
- * main.c — the qunbot command line: run, check-config, replay, report, --version, --help.
+ * main.c — the qunbot command line: run, check-config, replay, report, --version, --help,
+ * and the internal dashboard-answer (the dashboard's worker process, not for users).
  *
  * Wires the pieces in order (config → bot → loop) and maps failures to exit codes:
  * 0 success, 1 a runtime failure (store, sockets, plugins), 2 usage or config errors.
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "http/http.h"
 
 static const char usage[] =
         "qunbot " QB_VERSION " — a community-operations bot for QQ groups (OneBot v11)\n"
@@ -222,9 +224,62 @@ static int with_db_default(int (*sub_main)(int, char **, const char *), int argc
     return rc;
 }
 
+/* `qunbot dashboard-answer --db PATH --tz ZONE --now MS --path /api/... [--since 30d]`: the
+ * dashboard's worker (bot/http/http_work.c starts it; docs/INSIGHT.md "Dashboard"). A fresh
+ * process, so SQLite never runs in a forked copy of the bot: it opens the database read-only,
+ * computes what the dashboard would answer for path at that "now" and writes "STATUS\n" +
+ * the JSON body to stdout. Exit 0 when all of it was written, 1 if not, 2 on bad arguments. */
+static int dashboard_answer(int argc, char **argv)
+{
+    const char *db = NULL, *tz = NULL, *now_s = NULL, *path = NULL, *since = NULL;
+    for (int i = 2; i < argc; i += 2) {
+        const char *a = argv[i];
+        const char **slot = !strcmp(a, "--db")      ? &db
+                            : !strcmp(a, "--tz")    ? &tz
+                            : !strcmp(a, "--now")   ? &now_s
+                            : !strcmp(a, "--path")  ? &path
+                            : !strcmp(a, "--since") ? &since
+                                                    : NULL;
+        if (!slot || i + 1 >= argc) {
+            fprintf(stderr,
+                    "qunbot dashboard-answer: %s '%s' (this command is for the "
+                    "dashboard's own use)\n",
+                    slot ? "no value after" : "unknown argument", a);
+            return 2;
+        }
+        *slot = argv[i + 1];
+    }
+    char *end = NULL;
+    long long now = now_s ? strtoll(now_s, &end, 10) : 0;
+    if (!db || !db[0] || !tz || !tz[0] || !path || strncmp(path, "/api/", 5) || !end || *end ||
+        now <= 0) {
+        fprintf(stderr, "qunbot dashboard-answer: needs --db PATH --tz ZONE --now MS (Unix "
+                        "milliseconds) --path /api/... (this command is for the dashboard's own "
+                        "use)\n");
+        return 2;
+    }
+    struct qb_http h;
+    memset(&h, 0, sizeof h);
+    h.db_path = db;
+    h.tz = tz;
+    struct qb_http_resp r;
+    memset(&r, 0, sizeof r);
+    int rc = qb_http_api(&h, path, since, (int64_t)now, &r);
+    sqlite3_close(h.db);
+    bool ok = rc == QB_OK && printf("%d\n", r.status) > 0 &&
+              fwrite(r.body, 1, r.len, stdout) == r.len && fflush(stdout) == 0;
+    qb_http_resp_clear(&r);
+    if (!ok)
+        fprintf(stderr, "qunbot dashboard-answer: %s\n",
+                rc != QB_OK ? "out of memory" : "could not write the answer");
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
+    if (argc > 1 && !strcmp(argv[1], QB_HTTP_WORKER_CMD))
+        return dashboard_answer(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "replay"))
         return with_db_default(qb_replay_main, argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "report"))

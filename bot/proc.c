@@ -1,20 +1,19 @@
 /*
  * proc.c — child processes on the bot's libev loop (see proc.h): fork + exec with a clean
- * child (own process group, default signals, /dev/null stdin, no stray descriptors, rlimits),
- * or fork alone to run a function in the child, stdout/stderr read through non-blocking pipes, a
- * deadline that SIGKILLs the whole group, and one callback with the outcome.
+ * child (own process group, default signals, /dev/null stdin, no descriptor above 2 kept,
+ * rlimits), stdout/stderr read through non-blocking pipes, a deadline that SIGKILLs the whole
+ * group, and one callback with the outcome. After fork the child runs only the
+ * async-signal-safe set-up before exec, never the bot's own code.
  *
  * Owns each struct qb_proc: its pipes, watchers, output buffers and the child until it is
  * reaped. Must not block the loop on the child (only a just-killed child is reaped with a
  * blocking waitpid, on cancel) and must never call the callback from inside qb_proc_start.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,46 +85,8 @@ static void child_limits(const struct qb_proc_opts *o)
     }
 }
 
-/* What the child runs: a program (argv) or a function (fn). */
-struct what {
-    char *const *argv;
-    qb_proc_fn fn;
-    void *arg;
-};
-
-/* For a forked function: close every descriptor above 2 except keep that is not a regular
- * file — sockets (a connection the bot closes must really close), pipes, the loop's own. Not
- * async-signal-safe (opendir allocates): fine here, the bot is single-threaded and fn runs
- * ordinary code in this child anyway.
- * Regular files stay open: SQLite keeps per-process state about the files it has open (lock
- * counts, the WAL index's descriptor), which the child inherits; closing them under it would
- * make the child's own connection to the same database use dead or reused descriptors. */
-static void child_close_unshared(int keep)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) {
-        for (int fd = 3; fd < 4096; fd++) {
-            struct stat sb;
-            if (fd != keep && fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode))
-                close(fd);
-        }
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        int fd = atoi(e->d_name);
-        struct stat sb;
-        if (fd <= 2 || fd == keep || fd == dirfd(d))
-            continue;
-        if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-            continue;
-        close(fd);
-    }
-    closedir(d);
-}
-
 /* out_w: stdout write end; err_w: stderr write end or -1; fail_w: exec-failure report. */
-static void child_run(const struct what *w, const struct qb_proc_opts *o, int out_w, int err_w,
+static void child_run(char *const argv[], const struct qb_proc_opts *o, int out_w, int err_w,
                       int fail_w)
 {
     child_signals();
@@ -139,13 +100,9 @@ static void child_run(const struct what *w, const struct qb_proc_opts *o, int ou
         fw = fail_w;
     if (null < 0 || ow < 0 || ew < 0 || dup2(null, 0) < 0 || dup2(ow, 1) < 0 || dup2(ew, 2) < 0)
         child_fail(fw);
-    if (w->fn) {
-        child_close_unshared(fw);
-        child_limits(o);
-        close(fw);                      /* "started" */
-        _exit(w->fn(w->arg, 1) & 0xff); /* no atexit handlers, no parent stdio buffers */
-    }
-    int keep = fw; /* close everything above 2 except the failure pipe (it closes on exec) */
+    /* close everything above 2, whatever it is (sockets, pipes, the loop's, the database's
+     * files), except the failure pipe (it closes on exec) */
+    int keep = fw;
     if (keep > 3 && close_range(3, (unsigned)keep - 1, 0) < 0)
         for (int fd = 3; fd < keep; fd++)
             close(fd);
@@ -153,7 +110,7 @@ static void child_run(const struct what *w, const struct qb_proc_opts *o, int ou
         for (int fd = keep + 1; fd < 4096; fd++)
             close(fd);
     child_limits(o);
-    execve(w->argv[0], w->argv, o->envp ? o->envp : environ);
+    execve(argv[0], argv, o->envp ? o->envp : environ);
     child_fail(fw);
 }
 
@@ -402,7 +359,7 @@ static void watch(struct qb_proc *p, const struct qb_proc_opts *o)
     }
 }
 
-static int spawn(struct ev_loop *loop, const struct what *w, const struct qb_proc_opts *o,
+static int spawn(struct ev_loop *loop, char *const argv[], const struct qb_proc_opts *o,
                  qb_proc_done_fn done, void *ud, struct qb_proc **out)
 {
     struct qb_proc *p = calloc(1, sizeof *p);
@@ -415,7 +372,7 @@ static int spawn(struct ev_loop *loop, const struct what *w, const struct qb_pro
     }
     pid_t pid = fork();
     if (pid == 0)
-        child_run(w, o, po[1], pe[1], pf[1]);
+        child_run(argv, o, po[1], pe[1], pf[1]);
     close(po[1]);
     if (pe[1] >= 0)
         close(pe[1]);
@@ -455,20 +412,7 @@ int qb_proc_start(struct ev_loop *loop, char *const argv[], const struct qb_proc
         *out = NULL;
     if (!loop || !argv || !argv[0] || argv[0][0] != '/' || !done)
         return QB_EINVAL;
-    struct what w = {.argv = argv};
-    return spawn(loop, &w, o ? o : &none, done, ud, out);
-}
-
-int qb_proc_fork(struct ev_loop *loop, qb_proc_fn fn, void *arg, const struct qb_proc_opts *o,
-                 qb_proc_done_fn done, void *ud, struct qb_proc **out)
-{
-    static const struct qb_proc_opts none;
-    if (out)
-        *out = NULL;
-    if (!loop || !fn || !done)
-        return QB_EINVAL;
-    struct what w = {.fn = fn, .arg = arg};
-    return spawn(loop, &w, o ? o : &none, done, ud, out);
+    return spawn(loop, argv, o ? o : &none, done, ud, out);
 }
 
 void qb_proc_cancel(struct qb_proc *p)

@@ -1,11 +1,13 @@
 /*
  * proc.h — child processes on the bot's libev loop (proc.c): the QR decoder (zbarimg)
- * and the dashboard's workers use it, so slow or risky work never runs on the loop.
+ * and the dashboard's workers (qunbot dashboard-answer) use it, so slow or risky work never
+ * runs on the loop.
  *
- * The child runs a program (qb_proc_start) or a function in a forked copy (qb_proc_fork).
- * It gets stdin from /dev/null, stdout on a pipe the loop reads (at most max_out bytes
- * kept), stderr kept the same way or sent to /dev/null, its own process group, default signal
- * handling, no inherited descriptors beyond 0-2, and the limits in struct qb_proc_opts.
+ * The child always runs a program (fork + exec, never a function in a forked copy of the bot:
+ * SQLite's per-process state must not cross fork). It gets stdin from /dev/null, stdout on a
+ * pipe the loop reads (at most max_out bytes kept), stderr kept the same way or sent to
+ * /dev/null, its own process group, default signal handling, no inherited descriptors beyond
+ * 0-2 (whatever they are, regular files included), and the limits in struct qb_proc_opts.
  * Core-internal: plugins do not include this. No threads; nothing blocks the loop except the
  * fork itself, the moment until exec, and reaping a child just SIGKILLed by qb_proc_cancel.
  */
@@ -34,7 +36,7 @@ struct qb_proc_opts {
     rlim_t mem_limit;  /* RLIMIT_AS in bytes; 0 = inherited */
     rlim_t cpu_s;      /* RLIMIT_CPU in seconds; 0 = inherited. Core dumps are always off. */
     char *const *envp; /* the program's environment; NULL = the bot's own. Borrowed (only
-                        * read inside qb_proc_start). Not used by qb_proc_fork. */
+                        * read inside qb_proc_start). */
 };
 
 struct qb_proc_result {
@@ -63,24 +65,6 @@ typedef void (*qb_proc_done_fn)(void *ud, const struct qb_proc_result *r);
  * polled on a timer). */
 int qb_proc_start(struct ev_loop *loop, char *const argv[], const struct qb_proc_opts *o,
                   qb_proc_done_fn done, void *ud, struct qb_proc **out);
-
-/* The body of a forked child (qb_proc_fork): runs in the child with out_fd (stdout, the pipe)
- * to write its answer to; its return value (0-255) becomes the exit status. It runs in a copy
- * of the bot: it may read the copied memory, but must not touch the loop, libwebsockets or the
- * bot's SQLite connections (open its own), and should write with write(2) rather than stdio. */
-typedef int (*qb_proc_fn)(void *arg, int out_fd);
-
-/* Like qb_proc_start, but the child runs fn(arg, out_fd) instead of a program (fork without
- * exec), with the same clean-up (/dev/null stdin, own group, default signals, limits; envp is
- * ignored) and the same single callback — except that of the descriptors above 2 only those
- * that are not regular files are closed (sockets, pipes, the loop's): SQLite keeps per-process
- * state about the files it has open (lock counts, the WAL index's descriptor) which the child
- * inherits, and a connection the child opens to the same database uses that state; closing
- * those files under it broke the child's reads and the bot's view of its own WAL. arg is
- * borrowed: the child sees the memory as it was at the fork. Errors: QB_EINVAL, QB_ENOMEM,
- * QB_EIO. */
-int qb_proc_fork(struct ev_loop *loop, qb_proc_fn fn, void *arg, const struct qb_proc_opts *o,
-                 qb_proc_done_fn done, void *ud, struct qb_proc **out);
 
 /* Kill the child's process group, reap the child and free the handle without calling done
  * (shutdown). p must be a handle whose done has not been called; NULL is ignored. Called from

@@ -38,7 +38,7 @@ struct qb_http_job;   /* an answer being computed or queued (http_work.c) */
 
 /* What the cache and its workers did (tests and the benchmark read it). */
 struct qb_http_stats {
-    uint64_t workers_started; /* worker processes forked */
+    uint64_t workers_started; /* worker processes started */
     uint64_t workers_done;    /* ... whose answer has been taken in (or failed) */
     uint64_t fresh_hits;      /* answered from a fresh cache entry */
     uint64_t stale_hits;      /* answered from a stale entry (a refresh was due) */
@@ -48,12 +48,16 @@ struct qb_http_stats {
 };
 
 struct qb_http {
-    struct qb_bot *bot;   /* borrowed */
-    struct lws_vhost *vh; /* owned by the lws context */
-    sqlite3 *db;          /* read-only; NULL until the first inline API call */
-    char db_error[200];   /* why the database could not be opened (last attempt) */
-    const char *db_path;  /* the database read; NULL = cfg->db_path (the benchmark sets its
-                           * own). Borrowed. */
+    struct qb_bot *bot;     /* borrowed */
+    struct lws_vhost *vh;   /* owned by the lws context */
+    sqlite3 *db;            /* read-only; NULL until the first inline API call */
+    char db_error[200];     /* why the database could not be opened (last attempt) */
+    const char *db_path;    /* the database read; NULL = cfg->db_path (the benchmark sets its
+                             * own). Borrowed. */
+    const char *tz;         /* the zone of days and hours; NULL = cfg->timezone. Borrowed. With
+                             * db_path and tz set, bot may be NULL (qunbot dashboard-answer). */
+    const char *worker_exe; /* the program run as a worker; NULL = b->dashboard_exe, else this
+                             * program (qb_self_exe). Borrowed. */
 
     /* http_work.c */
     struct qb_http_entry **cache; /* QB_HTTP_CACHE_MAX slots, NULL = free */
@@ -61,6 +65,7 @@ struct qb_http {
     uint64_t lru_tick;
     struct qb_http_job *jobs; /* running first, then queued, in order */
     size_t running, queued;
+    bool start_failed; /* the last worker could not be started (logged once until one starts) */
     struct qb_http_stats stats;
 };
 
@@ -94,7 +99,8 @@ struct qb_http_resp {
 
 /* Answer GET /api/... (path without the query; since = the "since" argument or NULL) into r,
  * with now (Unix ms) as the end of every period. Always fills r (errors become JSON bodies
- * with their status); QB_ENOMEM if it could not. Reads h->db (opened on first use). */
+ * with their status); QB_ENOMEM if it could not. Reads h->db (opened on first use). Needs
+ * h->bot only for what h->db_path or h->tz leave unset; never touches the loop. */
 int qb_http_api(struct qb_http *h, const char *path, const char *since, int64_t now,
                 struct qb_http_resp *r);
 /* Is this API request a heavy one (groups, report, members, one member) that is well formed?
@@ -112,6 +118,9 @@ void qb_http_resp_clear(struct qb_http_resp *r);
 int qb_http_resp_share(struct qb_http_resp *dst, struct qb_http_resp *src);
 
 /* ---- http_work.c: the cache and the worker processes ---- */
+
+/* The hidden subcommand that computes one heavy answer in a worker process (argv[1]). */
+#define QB_HTTP_WORKER_CMD "dashboard-answer"
 
 /* A connection waiting for a worker's answer (embedded in the server's connection state). */
 struct qb_http_waiter {

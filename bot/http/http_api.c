@@ -6,8 +6,9 @@
  * Owns the read-only SQLite connection of struct qb_http (opened on first use, never the
  * bot's write connection) and nothing else. Never writes, never logs: every problem becomes
  * a JSON {"error": ...} body with its HTTP status. Runs in the bot (inline answers) and in
- * the dashboard's worker processes (heavy ones, http_work.c), so it takes "now" from its
- * caller and never touches the loop. Documented in docs/INSIGHT.md "Dashboard".
+ * `qunbot dashboard-answer`, the dashboard's worker process (heavy ones, http_work.c), which
+ * has no bot: so it takes "now", the database path and the zone from struct qb_http and never
+ * touches the loop. Documented in docs/INSIGHT.md "Dashboard".
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -111,9 +112,9 @@ static sqlite3 *db_of(struct qb_http *h)
         return NULL;
     }
     sqlite3_busy_timeout(db, 250);
-    /* No PRAGMA mmap_size here (unlike qunbot report): the workers are short-lived forks, and
-     * mapping the file afresh in each one costs more page faults than it saves (measured with
-     * qunbot-bench-dashboard: 90-day report 0.58-0.65 s mapped, 0.53-0.56 s read). */
+    /* No PRAGMA mmap_size here (unlike qunbot report): the workers are short-lived processes,
+     * and mapping the file afresh in each one costs more page faults than it saves (measured
+     * with qunbot-bench-dashboard: 90-day report 0.58-0.65 s mapped, 0.53-0.56 s read). */
     h->db = db;
     return db;
 }
@@ -152,7 +153,8 @@ static bool group_known(sqlite3 *db, const char *group_id)
 static int range_of(struct qb_http *h, const char *since, int64_t now, struct qb_insight_range *rg)
 {
     char err[160];
-    return qb_insight_range_parse(since, now, h->bot->cfg->timezone, rg, err, sizeof err);
+    const char *tz = h->tz ? h->tz : h->bot->cfg->timezone;
+    return qb_insight_range_parse(since, now, tz, rg, err, sizeof err);
 }
 
 /* A metrics failure as an answer: bad input is the caller's (400), the rest is ours (500). */

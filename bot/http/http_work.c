@@ -1,8 +1,10 @@
 /*
  * http_work.c — the dashboard's answer cache and its worker processes: heavy API answers
- * (groups, report, members, one member) are computed by qb_http_api in a forked child (its
- * own read-only SQLite connection, the parent's "now"), which writes "status\n" + body to a
- * pipe the loop reads; the parent keeps each answer for a while and serves it from memory.
+ * (groups, report, members, one member) are computed by a fresh `qunbot dashboard-answer`
+ * process (fork + exec: SQLite's per-process state must never run in a forked copy of the
+ * bot), which opens the database read-only, computes qb_http_api at the parent's "now" and
+ * writes "status\n" + body to a pipe the loop reads; the parent keeps each answer for a
+ * while and serves it from memory.
  *
  * Owns the cache entries (at most QB_HTTP_CACHE_MAX / QB_HTTP_CACHE_BYTES, least recently
  * used dropped first) and the jobs (at most QB_HTTP_WORKERS children at once, one per key,
@@ -13,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "http.h"
 #include "proc.h"
@@ -24,6 +25,10 @@
     "the report took too long (over 30 seconds) and was stopped; try again in a few minutes or "   \
     "pick a shorter period"
 #define BUSY "the dashboard is busy computing other answers; try again in a minute"
+#define NO_WORKER                                                                                  \
+    "the dashboard could not start its worker program, so this page cannot be computed; the "      \
+    "bot's log says why (usually the qunbot program was moved or deleted)"
+#define ERR_KEPT 1024 /* a failed worker's stderr kept for the log */
 
 struct qb_http_entry {
     char key[KEY_MAX];
@@ -106,38 +111,6 @@ static void store(struct qb_http *h, const char *key, struct qb_http_resp *r)
         drop(h, v);
         h->stats.evicted++;
     }
-}
-
-/* ---- the worker (in the child process) ---- */
-
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* The child's whole life: its own qb_http (no database yet: it opens its own), the answer,
- * "status\n" + body on out_fd. Exit code 0 when all of it was written. */
-static int worker_main(void *arg, int out_fd)
-{
-    const struct qb_http_job *j = arg;
-    struct qb_http mine;
-    memset(&mine, 0, sizeof mine);
-    mine.bot = j->h->bot;
-    mine.db_path = j->h->db_path;
-    struct qb_http_resp r;
-    memset(&r, 0, sizeof r);
-    if (qb_http_api(&mine, j->path, j->has_since ? j->since : NULL, j->now, &r) != QB_OK)
-        return 1;
-    char head[24];
-    int n = snprintf(head, sizeof head, "%d\n", r.status);
-    return write_all(out_fd, head, (size_t)n) && write_all(out_fd, r.body, r.len) ? 0 : 1;
 }
 
 /* ---- jobs (in the bot) ---- */
@@ -239,20 +212,75 @@ static void job_done(void *ud, const struct qb_proc_result *res)
         qb_log(QB_LOG_WARN, "dashboard: %s took over %.0f s and was stopped", j->key,
                QB_HTTP_DEADLINE_S);
     else if (res->status != 0)
-        qb_log(QB_LOG_WARN, "dashboard: the worker for %s failed (status %d)", j->key, res->status);
+        qb_log(QB_LOG_WARN, "dashboard: the worker for %s failed (status %d): %.*s", j->key,
+               res->status, (int)strcspn(res->err, "\n"), res->err[0] ? res->err : "no message");
     job_end(j, &r);
 }
 
+/* The worker's program: h->worker_exe, else the bot's dashboard_exe, else this program. */
+static int worker_exe(const struct qb_http *h, char *buf, size_t n)
+{
+    const char *set = h->worker_exe ? h->worker_exe : h->bot->dashboard_exe;
+    if (!set)
+        return qb_self_exe(buf, n);
+    if (strlen(set) >= n)
+        return QB_ETOOBIG;
+    qb_strlcpy(buf, set, n);
+    return QB_OK;
+}
+
+/* Log why no worker could start, once until one starts again (a missing program would
+ * otherwise fill the log with one line per click). */
+static void launch_failed(struct qb_http *h, const char *exe, int rc)
+{
+    if (h->start_failed)
+        return;
+    h->start_failed = true;
+    qb_log(QB_LOG_ERROR,
+           "dashboard: cannot run its worker program %s (%s); heavy pages answer 503 until it "
+           "can: check that qunbot is installed there, or restart the bot from its installed "
+           "path",
+           exe[0] ? exe : "(unknown)",
+           rc == QB_ENOENT    ? "no such program"
+           : rc == QB_EDENIED ? "not allowed to run it"
+           : rc == QB_EINVAL  ? "not an absolute path"
+                              : "could not start a process");
+}
+
+/* Start `<exe> dashboard-answer --db ... --tz ... --now ... --path ... [--since ...]`. */
 static int job_launch(struct qb_http_job *j)
 {
     struct qb_http *h = j->h;
+    char exe[4096] = "", now[24];
+    int rc = worker_exe(h, exe, sizeof exe);
+    snprintf(now, sizeof now, "%lld", (long long)j->now);
+    const char *db = h->db_path ? h->db_path : h->bot->cfg->db_path;
+    const char *tz = h->tz ? h->tz : h->bot->cfg->timezone;
+    char *argv[] = {exe,
+                    QB_HTTP_WORKER_CMD,
+                    "--db",
+                    (char *)db,
+                    "--tz",
+                    (char *)tz,
+                    "--now",
+                    now,
+                    "--path",
+                    j->path,
+                    j->has_since ? "--since" : NULL,
+                    j->since,
+                    NULL};
     struct qb_proc_opts o;
     memset(&o, 0, sizeof o);
     o.timeout_s = QB_HTTP_DEADLINE_S;
     o.max_out = QB_HTTP_OUT_MAX;
-    int rc = qb_proc_fork(h->bot->loop, worker_main, j, &o, job_done, j, &j->proc);
-    if (rc != QB_OK)
+    o.max_err = ERR_KEPT;
+    if (rc == QB_OK)
+        rc = qb_proc_start(h->bot->loop, argv, &o, job_done, j, &j->proc);
+    if (rc != QB_OK) {
+        launch_failed(h, exe, rc);
         return rc;
+    }
+    h->start_failed = false;
     h->queued--;
     h->running++;
     h->stats.workers_started++;
@@ -268,10 +296,7 @@ static void start_queued(struct qb_http *h)
             h->queued--;
             struct qb_http_resp r;
             memset(&r, 0, sizeof r);
-            qb_log(QB_LOG_WARN, "dashboard: could not start a worker process for %s", j->key);
-            qb_http_error(&r, 503,
-                          "the dashboard could not start a worker process; try again "
-                          "in a minute, and see the bot's log");
+            qb_http_error(&r, 503, NO_WORKER);
             job_end(j, &r); /* restarts this walk through start_queued */
             return;
         }
@@ -280,12 +305,18 @@ static void start_queued(struct qb_http *h)
 }
 
 /* A new job for key at the end of the queue, started at once if a worker is free. NULL when
- * the queue is full, memory is short or the worker could not start (nothing is queued). */
+ * the queue is full, memory is short or the worker could not start (nothing is queued);
+ * *why (if why != NULL) then says which, for the answer. */
 static struct qb_http_job *job_new(struct qb_http *h, const char *key, const char *path,
-                                   const char *since)
+                                   const char *since, const char **why)
 {
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = BUSY;
     if (h->running + h->queued >= QB_HTTP_WORKERS + QB_HTTP_QUEUE_MAX)
         return NULL;
+    *why = "the dashboard ran out of memory; try again";
     struct qb_http_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
@@ -301,6 +332,7 @@ static struct qb_http_job *job_new(struct qb_http *h, const char *key, const cha
     if (h->running < QB_HTTP_WORKERS && job_launch(j) != QB_OK) {
         h->queued--;
         free(j);
+        *why = NO_WORKER;
         return NULL;
     }
     struct qb_http_job **pp = &h->jobs;
@@ -334,16 +366,17 @@ int qb_http_answer(struct qb_http *h, const char *key, const char *path, const c
         else
             h->stats.fresh_hits++;
         if (stale && !job_of(h, key))
-            job_new(h, key, path, since); /* best effort: the stale answer is already here */
+            job_new(h, key, path, since, NULL); /* best effort: the stale answer is here */
         return QB_OK;
     }
     if (slot)
         drop(h, slot); /* an old error: compute again */
     struct qb_http_job *j = job_of(h, key);
+    const char *why = BUSY;
     if (j)
         h->stats.coalesced++;
-    else if (!(j = job_new(h, key, path, since)))
-        return qb_http_error(r, 503, BUSY);
+    else if (!(j = job_new(h, key, path, since, &why)))
+        return qb_http_error(r, 503, why);
     w->job = j;
     w->next = j->waiters;
     j->waiters = w;
@@ -378,7 +411,7 @@ static void warm_one(struct qb_http *h, const char *path, const char *since)
     struct qb_http_entry **slot = slot_of(h, key);
     if ((slot && usable(*slot, qb_clock_now(), &stale)) || job_of(h, key))
         return;
-    job_new(h, key, path, since);
+    job_new(h, key, path, since, NULL);
 }
 
 static void warm_reports(struct qb_http *h, const struct qb_http_resp *groups)

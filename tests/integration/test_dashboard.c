@@ -4,9 +4,10 @@
  * talks plain HTTP/1.1 over a socket on the same loop: tokens, the JSON API (groups side by
  * side with newcomer retention, report, members, one member's lookup, moderation), errors
  * with their status and JSON body, the read-only rule, path and member-id tricks, the page
- * and its security headers; heavy answers come from forked workers through a cache (equal to
- * the inline answer, served again from the cache, stale then refreshed, one worker for
- * concurrent requests, a connection closed while it waits).
+ * and its security headers; heavy answers come from worker processes (the built qunbot's
+ * dashboard-answer, fork + exec) through a cache (equal to the inline answer, served again
+ * from the cache, stale then refreshed, one worker for concurrent requests, a connection closed
+ * while it waits, a missing worker program answered with a 503 while the rest keeps working).
  * link: qb_core qb_sim
  */
 #include <arpa/inet.h>
@@ -26,6 +27,10 @@
 #define GROUP   "20001"
 #define FILLERS 1500          /* silent members: the members answer is several write chunks */
 #define KNOWN   (6 + FILLERS) /* members of GROUP in the database */
+
+#ifndef QB_QUNBOT_EXE
+#error "CMake passes QB_QUNBOT_EXE, the built qunbot the dashboard's workers run"
+#endif
 
 static struct h_fx fx;
 
@@ -716,6 +721,52 @@ TEST(errors_and_small_answers_stay_inline)
     CHECK_INT(stats()->workers_started, started);
 }
 
+static int log_lines_with(const char *needle)
+{
+    int n = h_log_buf.n < 400 ? h_log_buf.n : 400, found = 0;
+    for (int i = 0; i < n; i++)
+        found += strstr(h_log_buf.lines[i], needle) != NULL;
+    return found;
+}
+
+/* The worker program is missing (qunbot moved away under a running bot): heavy answers are a
+ * 503 with a sentence saying so, logged once, while the rest of the dashboard keeps serving;
+ * once the program is back the same page is computed. */
+TEST(missing_worker_program_is_a_503)
+{
+    CHECK(h_run_until(fx.loop, workers_idle, NULL, 10));
+    struct qb_http *h = fx.bot->http;
+    h->worker_exe = "/nonexistent/qunbot";
+    h_log_reset();
+    const char *target = "/api/groups/" GROUP "/report?since=17d";
+    char err[300];
+    for (int i = 0; i < 3; i++) {
+        struct reply r = get(target);
+        CHECK_INT(r.status, 503);
+        char v[80];
+        CHECK(strstr(header(&r, "content-type", v, sizeof v), "application/json") != NULL);
+        CHECK(strstr(json_error(&r, err, sizeof err), "could not start its worker program"));
+        free(r.raw);
+    }
+    CHECK_INT(log_lines_with("/nonexistent/qunbot"), 1);
+    CHECK(h_logged("no such program"));
+    struct reply r = get("/api/groups/" GROUP "/moderation"); /* inline: still served */
+    CHECK_INT(r.status, 200);
+    free(r.raw);
+    r = get("/api/groups/" GROUP "/report?since=10d"); /* kept earlier: still served */
+    CHECK_INT(r.status, 200);
+    free(r.raw);
+    r = get("/?token=" TOKEN); /* the page */
+    CHECK_INT(r.status, 200);
+    free(r.raw);
+
+    h->worker_exe = NULL; /* back to the bot's dashboard_exe: the built qunbot */
+    r = get(target);
+    CHECK_INT(r.status, 200);
+    CHECK(strstr(r.body, "\"group_id\":\"" GROUP "\"") != NULL);
+    free(r.raw);
+}
+
 /* The warm-up computed /api/groups and the group's 30-day report when the bot started. */
 TEST(warm_up_fills_the_cache)
 {
@@ -757,12 +808,40 @@ static void drive_messages(void)
     qb_clock_advance(60000); /* reports end "now": a minute after the messages */
 }
 
+/* h_fx_boot with the dashboard on, its workers running the built qunbot: this test links the
+ * core into its own program, and the warm-up starts workers as soon as the bot starts. */
+static void boot(void)
+{
+    snprintf(fx.config, sizeof fx.config,
+             "{\"accounts\":[{\"url\":\"ws://127.0.0.1:%d\",\"token\":\"k\"}],"
+             "\"storage\":{\"path\":\"%s/qunbot.db\"},\"rules_dir\":\"rules\","
+             "\"timezone\":\"Asia/Shanghai\","
+             "\"command_prefixes\":[\"/\"],\"connection\":{\"heartbeat_fallback\":\"3650d\"},"
+             "\"rate_limits\":{\"account_interval\":\"0ms\",\"jitter\":\"0ms\","
+             "\"group_per_minute\":600,\"group_burst\":50},"
+             "\"http\":{\"enabled\":true,\"port\":0,\"token\":\"" TOKEN "\"}}",
+             qb_sim_port(fx.sim), fx.dir);
+    char err[300] = "";
+    fx.bot = qb_bot_new(fx.loop, h_config(fx.dir, fx.config), err, sizeof err);
+    if (!fx.bot) {
+        fprintf(stderr, "bot: %s\n", err);
+        abort();
+    }
+    fx.bot->plugin_source = fx.plugins;
+    fx.bot->dashboard_exe = QB_QUNBOT_EXE;
+    if (qb_bot_start(fx.bot, err, sizeof err) != QB_OK ||
+        !h_run_until(fx.loop, h_fx_connected, &fx, 5)) {
+        fprintf(stderr, "bot: %s\n", err[0] ? err : "did not connect to the simulator");
+        abort();
+    }
+}
+
 int main(void)
 {
     static const struct qb_plugin *const none[] = {NULL};
     h_fx_init(&fx, T0, none, NULL);
     seed_db(fx.dir);
-    h_fx_boot(&fx, ",\"http\":{\"enabled\":true,\"port\":0,\"token\":\"" TOKEN "\"}");
+    boot();
     char root[1024];
     web_root(root, sizeof root);
     fx.bot->web_root = root;
@@ -785,6 +864,7 @@ int main(void)
     RUN(concurrent_cold_requests_share_one_worker);
     RUN(connection_closed_while_parked);
     RUN(errors_and_small_answers_stay_inline);
+    RUN(missing_worker_program_is_a_503);
     h_fx_done(&fx);
     return test_done();
 }

@@ -279,6 +279,24 @@ TEST(child_starts_clean)
     g = sh(script, NULL);
     CHECK_STR(g.out, "closed\n");
     close(leak);
+    /* nor a regular file (the bot's database, its WAL), nor a socket, close-on-exec or not:
+     * a worker must never share the bot's SQLite files or keep a connection open */
+    char path[] = "/tmp/qb-proc-file-XXXXXX";
+    int file = mkstemp(path);
+    CHECK(file > 2);
+    unlink(path);
+    int sv[2];
+    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    snprintf(script, sizeof script,
+             "for fd in %d %d; do [ -e /proc/$$/fd/$fd ] && echo open $fd; done; echo done", file,
+             sv[0]);
+    g = sh(script, NULL);
+    CHECK_STR(g.out, "done\n");
+    close(sv[0]); /* the child held no copy: the peer sees the end at once */
+    char c;
+    CHECK_INT(read(sv[1], &c, 1), 0);
+    close(sv[1]);
+    close(file);
     g = sh("ls /proc/$$/fd; true", NULL); /* the shell's descriptors, listed by its child */
     CHECK_STR(g.out, "0\n1\n2\n");
     CHECK(getpgid(0) == getpgrp()); /* the test's own group is untouched */
@@ -407,88 +425,6 @@ TEST(works_on_a_loop_that_is_not_the_default)
     ev_loop_destroy(loop);
 }
 
-struct work {
-    const char *text;
-    int code;
-    int leak; /* a descriptor open in the parent */
-};
-
-static int work_fn(void *arg, int out_fd)
-{
-    const struct work *w = arg;
-    char buf[64];
-    /* stdin is /dev/null and descriptors above 2 are closed in the child, as for programs */
-    bool clean = read(0, buf, sizeof buf) == 0 && fcntl(w->leak, F_GETFD) < 0;
-    int n = snprintf(buf, sizeof buf, "%s %s", w->text, clean ? "clean" : "dirty");
-    return write(out_fd, buf, (size_t)n) == n ? w->code : 99;
-}
-
-TEST(forked_function_answers_like_a_program)
-{
-    struct ev_loop *loop = ev_default_loop(0);
-    struct work w = {"computed", 5, open("/dev/null", O_RDONLY)};
-    CHECK(w.leak > 2);
-    struct got g = {0};
-    CHECK_INT(qb_proc_fork(loop, work_fn, &w, NULL, on_done, &g, NULL), QB_OK);
-    CHECK_INT(g.calls, 0);
-    CHECK(wait_for(loop, &g, 10));
-    CHECK_STR(g.out, "computed clean");
-    CHECK_INT(g.status, 5);
-    close(w.leak);
-    CHECK_INT(qb_proc_fork(loop, NULL, &w, NULL, on_done, &g, NULL), QB_EINVAL);
-    struct ev_loop *other = ev_loop_new(EVFLAG_AUTO);
-    struct got h = {0};
-    struct qb_proc_opts o = {.max_out = 4};
-    CHECK_INT(qb_proc_fork(other, work_fn, &w, &o, on_done, &h, NULL), QB_OK);
-    CHECK(wait_for(other, &h, 10));
-    CHECK_STR(h.out, "comp");
-    CHECK(h.truncated);
-    ev_loop_destroy(other);
-}
-
-struct kept {
-    int file, sock;
-};
-
-static int kept_fn(void *arg, int out_fd)
-{
-    const struct kept *k = arg;
-    char buf[64];
-    /* the regular file is still readable at its offset; the socket is gone */
-    bool file_ok = lseek(k->file, 0, SEEK_SET) == 0 && read(k->file, buf, 5) == 5 &&
-                   !memcmp(buf, "hello", 5);
-    bool sock_gone = fcntl(k->sock, F_GETFD) < 0;
-    int n = snprintf(buf, sizeof buf, "file %s socket %s", file_ok ? "open" : "closed",
-                     sock_gone ? "closed" : "open");
-    return write(out_fd, buf, (size_t)n) == n ? 0 : 1;
-}
-
-/* A forked function keeps the bot's regular files (SQLite's own state refers to them) but not
- * its sockets: a connection the bot closes must not stay open in the child. */
-TEST(forked_function_keeps_files_not_sockets)
-{
-    struct ev_loop *loop = ev_default_loop(0);
-    char path[] = "/tmp/qb-proc-kept-XXXXXX";
-    int file = mkstemp(path);
-    CHECK(file > 2);
-    unlink(path);
-    CHECK_INT(write(file, "hello", 5), 5);
-    int sv[2];
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    struct kept k = {file, sv[0]};
-    struct got g = {0};
-    CHECK_INT(qb_proc_fork(loop, kept_fn, &k, NULL, on_done, &g, NULL), QB_OK);
-    CHECK(wait_for(loop, &g, 10));
-    CHECK_INT(g.status, 0);
-    CHECK_STR(g.out, "file open socket closed");
-    /* the child held no copy of the socket: closing ours ends the connection for the peer */
-    close(sv[0]);
-    char c;
-    CHECK_INT(read(sv[1], &c, 1), 0);
-    close(sv[1]);
-    close(file);
-}
-
 TEST(self_exe_names_this_program)
 {
     char path[4096];
@@ -521,8 +457,6 @@ int main(void)
     RUN(no_descriptors_leak);
     RUN(several_children_at_once);
     RUN(works_on_a_loop_that_is_not_the_default);
-    RUN(forked_function_answers_like_a_program);
-    RUN(forked_function_keeps_files_not_sockets);
     RUN(self_exe_names_this_program);
     return test_done();
 }

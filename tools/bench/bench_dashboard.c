@@ -3,7 +3,8 @@
  * group, and how long the bot's loop stalls meanwhile. Starts the bot core in this process
  * (http on a free port, the simulator as its platform) reading an existing
  * qunbot-bench-insight database, then asks over plain sockets driven by the same loop: the
- * first (cold) answers, warm answers (median and max of N), and the loop's longest stall
+ * first (cold) answers (a fresh `qunbot dashboard-answer` worker each: exec, opening the
+ * database, computing), warm answers (median and max of N), and the loop's longest stall
  * (an ev_timer every 10 ms records its largest lateness) while cold answers are computed.
  *   qunbot-bench-dashboard [--db PATH] [--requests N]
  * Not a test: it asserts nothing. Results go to docs/BENCHMARKS.md "Dashboard API".
@@ -203,6 +204,8 @@ int main(int argc, char **argv)
                        sizeof err);
     struct qb_config *cfg = B.sim ? write_config(&B) : NULL;
     B.bot = cfg ? qb_bot_new(B.loop, cfg, err, sizeof err) : NULL;
+    if (B.bot)
+        B.bot->dashboard_exe = QB_QUNBOT_EXE; /* this program links the core: run the real one */
     if (!B.bot || qb_bot_start(B.bot, err, sizeof err) != QB_OK || !B.bot->http) {
         fprintf(stderr, "bot: %s\n", err);
         return 1;
