@@ -1,8 +1,9 @@
 /*
  * http.h — the admin dashboard served by the bot (internal): a read-only HTTP server on its
  * own libwebsockets vhost (http_server.c) answering the JSON API (http_api.c) and the static
- * page from web/dist; the heavy API answers come from a cache refreshed by forked worker
- * processes (http_work.c), so a big group's report never stalls the bot's loop.
+ * page from web/dist; the heavy API answers come from a cache refreshed by worker processes
+ * (fresh `qunbot dashboard-answer` runs, http_work.c), so a big group's report never stalls
+ * the bot's loop.
  *
  * Owns the dashboard's state (struct qb_http: a separate read-only SQLite connection, opened
  * on first use, the answer cache and the workers) and never writes to the database or changes
