@@ -105,14 +105,6 @@ static bool wait_rows(struct h_fx *f, const char *sql, long long n)
 
 #define MSGS_100 "SELECT COALESCE(SUM(messages), 0) FROM insight_activity WHERE group_id = '100'"
 
-static const char *ask(struct h_fx *f, const char *user, const char *text)
-{
-    size_t before = qb_sim_count(f->sim, "send_group_msg");
-    qb_sim_group_msg(f->sim, "100", user, text);
-    CHECK(h_fx_wait(f, "send_group_msg", before + 1));
-    return h_fx_last(f, "send_group_msg");
-}
-
 TEST(replies_and_mentions_make_edges_and_answer_questions)
 {
     struct h_fx f;
@@ -178,12 +170,12 @@ TEST(report_answers_admins_with_the_numbers)
     CHECK(wait_rows(&f, MSGS_100, 3));
     qb_sim_member_join(f.sim, "100", "20009", "invite", "20001");
     CHECK(wait_rows(&f, "SELECT COUNT(*) FROM insight_members WHERE inviter = '20001'", 1));
-    const char *p = ask(&f, "20002", "/report 7d"); /* the command itself is the 4th message */
+    const char *p = h_fx_ask(&f, "20002", "/report 7d"); /* the command itself is the 4th message */
     CHECK(strstr(p, "消息 4 条") != NULL);
     CHECK(strstr(p, "发言 3 人") != NULL);
     CHECK(strstr(p, "入群 1") != NULL);
     CHECK(strstr(p, "2026-11-17 ~ 2026-11-23") != NULL);
-    p = ask(&f, "20002", "群报告 5x");
+    p = h_fx_ask(&f, "20002", "群报告 5x");
     CHECK(strstr(p, "7d") != NULL); /* a usage line, not a report */
     size_t before = qb_sim_count(f.sim, "send_group_msg");
     qb_sim_group_msg(f.sim, "100", "20001", "/report"); /* members may not */
@@ -199,12 +191,12 @@ TEST(forgetme_deletes_in_two_steps_and_is_audited)
     qb_sim_group_msg(f.sim, "100", "20001", "我的秘密消息");
     qb_sim_group_msg(f.sim, "100", "20003", "别人的消息");
     CHECK(wait_rows(&f, MSGS_100, 2));
-    const char *p = ask(&f, "20001", "/forgetme confirm"); /* no request before: refused */
+    const char *p = h_fx_ask(&f, "20001", "/forgetme confirm"); /* no request before: refused */
     CHECK(strstr(p, "先发送") != NULL);
     CHECK_INT(db_num(&f, "SELECT COUNT(*) FROM insight_members WHERE user_id = '20001'"), 1);
-    p = ask(&f, "20001", "删除我的数据");
+    p = h_fx_ask(&f, "20001", "删除我的数据");
     CHECK(strstr(p, "confirm") != NULL);
-    p = ask(&f, "20001", "/forgetme confirm");
+    p = h_fx_ask(&f, "20001", "/forgetme confirm");
     CHECK(strstr(p, "积分") != NULL);
     CHECK_INT(db_num(&f, "SELECT COUNT(*) FROM insight_members WHERE user_id = '20001'"), 0);
     CHECK_INT(db_num(&f, "SELECT COUNT(*) FROM insight_activity WHERE user_id = '20001'"), 0);
@@ -213,9 +205,9 @@ TEST(forgetme_deletes_in_two_steps_and_is_audited)
     CHECK_INT(db_num(&f, "SELECT COUNT(*) FROM insight_members WHERE user_id = '20003'"), 1);
     CHECK_INT(h_log_rows(f.bot, "decision", "insight.forgetme", NULL), 1);
     /* a confirmation more than 5 minutes after the request is refused */
-    ask(&f, "20003", "/forgetme");
+    h_fx_ask(&f, "20003", "/forgetme");
     qb_clock_advance(6 * MIN);
-    p = ask(&f, "20003", "/forgetme confirm");
+    p = h_fx_ask(&f, "20003", "/forgetme confirm");
     CHECK(strstr(p, "先发送") != NULL);
     CHECK_INT(db_num(&f, "SELECT COUNT(*) FROM insight_members WHERE user_id = '20003'"), 1);
     h_fx_done(&f);
@@ -233,7 +225,7 @@ TEST(silent_lists_the_longest_silent_first_and_refuses_members)
     qb_sim_group_msg(f.sim, "100", "20001", "早上好");
     qb_sim_group_msg(f.sim, "100", "20005", "我先走了");
     CHECK(wait_rows(&f, MSGS_100, 2));
-    const char *p = ask(&f, "20002", "沉默成员");
+    const char *p = h_fx_ask(&f, "20002", "沉默成员");
     CHECK(strstr(p, "没有超过 3 天不发言的成员") != NULL);
     qb_clock_advance(DAY);
     qb_sim_group_msg(f.sim, "100", "20004", "今天有空");
@@ -244,7 +236,7 @@ TEST(silent_lists_the_longest_silent_first_and_refuses_members)
     CHECK(wait_rows(&f, MSGS_100, 5));
     qb_clock_advance(2 * DAY + HOUR);
     /* now: Frank joined 4 d 2 h ago, Alice spoke 4 d 1 h ago, Dave 3 d 1 h, Carol 2 d 1 h */
-    p = ask(&f, "20002", "/silent");
+    p = h_fx_ask(&f, "20002", "/silent");
     CHECK(strstr(p, "超过 3 天没发言的成员（共 3 人）") != NULL);
     const char *frank = strstr(p, "20007 · 入群 4 天从未发言");
     const char *alice = strstr(p, "Alice（20001）· 已 4 天没发言");
@@ -254,7 +246,7 @@ TEST(silent_lists_the_longest_silent_first_and_refuses_members)
     CHECK(strstr(p, "20003") == NULL);    /* Carol spoke 2 days ago */
     CHECK(strstr(p, "20005") == NULL);    /* Eve left */
     CHECK(strstr(p, "20002") == NULL);    /* Bob just asked */
-    p = ask(&f, "20001", "沉默成员");
+    p = h_fx_ask(&f, "20001", "沉默成员");
     CHECK(strstr(p, "只有群管理员可以使用这个命令") != NULL);
     CHECK(strstr(p, "20007") == NULL);
     h_fx_done(&f);
@@ -271,19 +263,19 @@ TEST(keymembers_ranks_the_hub_with_stage_and_why_and_rejects_bad_periods)
     say_segs(&f, "20002", "admin", 6004, REPLY("6001") "," TEXT("欢迎欢迎"));
     say_segs(&f, "20001", "member", 6005, TEXT("今天读什么"));
     CHECK(wait_rows(&f, MSGS_100, 5));
-    const char *p = ask(&f, "20002", "/keymembers 7d");
+    const char *p = h_fx_ask(&f, "20002", "/keymembers 7d");
     CHECK(strstr(p, "核心成员（按交往圈影响力）") != NULL);
     CHECK(strstr(p, "1. n20003 · 关注者 · 影响力 ") != NULL);
     CHECK(strstr(p, "今天发过言 · 本期 1 条 · 被 3 人回复/@") != NULL);
     CHECK(strstr(p, "Bob · 合作者 · 影响力") != NULL); /* an admin holds a role */
     CHECK(strstr(p, "n20004 · 关注者") != NULL);
-    p = ask(&f, "20001", "核心成员");
+    p = h_fx_ask(&f, "20001", "核心成员");
     CHECK(strstr(p, "只有群管理员可以使用这个命令") != NULL);
-    p = ask(&f, "20002", "/keymembers abc");
+    p = h_fx_ask(&f, "20002", "/keymembers abc");
     CHECK(strstr(p, "时间段看不懂") != NULL);
     CHECK(strstr(p, "/keymembers 30d") != NULL);
     CHECK(strstr(p, "影响力") == NULL);
-    p = ask(&f, "20002", "核心成员 30d"); /* and the bot keeps working */
+    p = h_fx_ask(&f, "20002", "核心成员 30d"); /* and the bot keeps working */
     CHECK(strstr(p, "1. n20003 · 关注者") != NULL);
     h_fx_done(&f);
 }
@@ -317,7 +309,7 @@ static const char *mydata(struct h_fx *f, const char *user, const char *word)
 {
     size_t priv = qb_sim_count(f->sim, "send_private_msg");
     size_t from = qb_sim_ncalls(f->sim);
-    const char *p = ask(f, user, word);
+    const char *p = h_fx_ask(f, user, word);
     CHECK(strstr(p, "私信") != NULL);
     CHECK(strstr(p, "累计发言") == NULL);
     CHECK(h_fx_wait(f, "send_private_msg", priv + 1));
@@ -361,9 +353,9 @@ TEST(forgetme_in_time_removes_edges_and_mydata_starts_afresh)
     CHECK(wait_rows(&f, MSGS_100, 4));
     CHECK_INT(db_num(&f, EDGES_OF_ALICE), 2);
     CHECK_INT(db_num(&f, "SELECT COUNT(*) FROM insight_msgs WHERE first_reply_by = '20001'"), 1);
-    ask(&f, "20001", "/forgetme");
+    h_fx_ask(&f, "20001", "/forgetme");
     qb_clock_advance(4 * MIN + 59 * SEC); /* still within 5 minutes */
-    const char *p = ask(&f, "20001", "删除我的数据 确认");
+    const char *p = h_fx_ask(&f, "20001", "删除我的数据 确认");
     CHECK(strstr(p, "已删除") != NULL);
     CHECK_INT(db_num(&f, EDGES_OF_ALICE), 0);
     CHECK_INT(db_num(&f, "SELECT COUNT(*) FROM insight_msgs WHERE user_id = '20001'"), 0);
@@ -382,7 +374,7 @@ TEST(forgetme_in_time_removes_edges_and_mydata_starts_afresh)
     const char *d = mydata(&f, "20001", "/mydata");
     CHECK(strstr(d, "累计发言 1 条（近期 1 条）· 被回复 0 次 · 被 @ 0 次") != NULL);
     /* the request is used up: another confirmation deletes nothing and says what to do */
-    p = ask(&f, "20001", "/forgetme confirm");
+    p = h_fx_ask(&f, "20001", "/forgetme confirm");
     CHECK(strstr(p, "请先发送 /forgetme，再在 5 分钟内发送 /forgetme confirm") != NULL);
     CHECK_INT(db_num(&f, "SELECT messages FROM insight_members WHERE user_id = '20001'"), 2);
     CHECK_INT(h_log_rows(f.bot, "decision", "insight.forgetme", NULL), 1);
@@ -481,7 +473,7 @@ TEST(retention_prunes_old_text_but_the_report_still_counts_it)
     qb_sim_group_msg(f.sim, "100", "20001", "读书会带什么书");
     qb_sim_group_msg(f.sim, "100", "20003", "期待读书会");
     CHECK(wait_rows(&f, MSGS_100, 3));
-    const char *p = ask(&f, "20002", "/report 7d");
+    const char *p = h_fx_ask(&f, "20002", "/report 7d");
     CHECK(strstr(p, "热词：读书会") != NULL);
     qb_clock_advance(3 * DAY);
     qb_sim_group_msg(f.sim, "100", "20003", "咖啡馆见");
@@ -490,7 +482,7 @@ TEST(retention_prunes_old_text_but_the_report_still_counts_it)
     CHECK(wait_rows(&f, "SELECT COUNT(*) = 0 FROM interactions WHERE instr(text, '读书会') > 0",
                     1));
     CHECK_INT(db_num(&f, "SELECT COUNT(*) FROM interactions WHERE instr(text, '咖啡馆') > 0"), 2);
-    p = ask(&f, "20002", "/report 7d");
+    p = h_fx_ask(&f, "20002", "/report 7d");
     CHECK(strstr(p, "消息 7 条") != NULL); /* old messages still counted */
     CHECK(strstr(p, "发言 3 人") != NULL);
     CHECK(strstr(p, "咖啡馆") != NULL);

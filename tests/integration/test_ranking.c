@@ -41,42 +41,11 @@ static void fx_start(struct h_fx *f, int64_t t0, const char *settings)
     h_fx_boot(f, "");
 }
 
-struct want {
-    struct qb_sim *sim;
-    size_t n;
-};
-
-static bool sends_at_least(void *ud)
-{
-    struct want *w = ud;
-    return qb_sim_count(w->sim, "send_group_msg") >= w->n;
-}
-
-static const char *last_send(struct h_fx *f)
-{
-    for (size_t i = qb_sim_ncalls(f->sim); i-- > 0;) {
-        const struct qb_sim_call *c = qb_sim_call_at(f->sim, i);
-        if (!strcmp(c->action, "send_group_msg"))
-            return c->params;
-    }
-    return "";
-}
-
-/* A member's message the bot answers: wait for the answer and return its params. */
-static const char *ask(struct h_fx *f, const char *user, const char *text)
-{
-    size_t before = qb_sim_count(f->sim, "send_group_msg");
-    qb_sim_group_msg(f->sim, "100", user, text);
-    struct want w = {f->sim, before + 1};
-    CHECK(h_run_until(f->loop, sends_at_least, &w, 5));
-    return last_send(f);
-}
-
 /* Events are handled in order: once an answer to a later command arrives, everything sent
  * before it has been handled. */
 static void settle(struct h_fx *f)
 {
-    ask(f, "20004", "/rank 总");
+    h_fx_ask(f, "20004", "/rank 总");
 }
 
 /* A chat message (no answer expected); returns its message id. */
@@ -293,12 +262,12 @@ TEST(pairs_report_finds_mutual_boosting_for_admins_only)
         qb_clock_advance(DAY);
     }
     CHECK_INT(ledger_sum(&f, "20002", "reply:%"), 4);
-    const char *p = ask(&f, "20002", "/rank pairs");
+    const char *p = h_fx_ask(&f, "20002", "/rank pairs");
     CHECK(strstr(p, "Bob(20002)") != NULL && strstr(p, "Carol(20003)") != NULL);
     CHECK(strstr(p, "Alice") == NULL);
-    CHECK(strstr(ask(&f, "20002", "互刷"), "Carol(20003)") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "互刷"), "Carol(20003)") != NULL);
     /* members: /rank pairs is refused in one line, the bare word is just chat */
-    CHECK(strstr(ask(&f, "20001", "/rank pairs"), "只有群管理员") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "/rank pairs"), "只有群管理员") != NULL);
     size_t before = qb_sim_count(f.sim, "send_group_msg");
     say(&f, "20001", "互刷");
     h_run_for(f.loop, 0.5);
@@ -343,35 +312,35 @@ TEST(leaderboard_orders_members_and_respects_period_boundaries)
     say(&f, "20003", "hi");
     say(&f, "20004", "hi");
     /* Sunday 23:00: Carol earns 5 last week */
-    CHECK(strstr(ask(&f, "20002", "/points add 20003 5 周日分享"), "加 5 分") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "/points add 20003 5 周日分享"), "加 5 分") != NULL);
     qb_clock_advance(2 * HOUR); /* Monday 01:00: a new day, week (and not a new month) */
-    ask(&f, "20002", "加分 20001 3 回答问题");
-    ask(&f, "20002", "加分 20004 7 组织活动");
-    const char *p = ask(&f, "20001", "排行");
+    h_fx_ask(&f, "20002", "加分 20001 3 回答问题");
+    h_fx_ask(&f, "20002", "加分 20004 7 组织活动");
+    const char *p = h_fx_ask(&f, "20001", "排行");
     CHECK(strstr(p, "本周积分榜（11月23日起）") != NULL);
     CHECK(pos(p, "Dave — 7 分") >= 0 && pos(p, "Alice — 3 分") > pos(p, "Dave — 7 分"));
     CHECK(strstr(p, "Carol") == NULL); /* last week's point does not count this week */
-    p = ask(&f, "20001", "/rank 日");
+    p = h_fx_ask(&f, "20001", "/rank 日");
     CHECK(strstr(p, "今日积分榜") != NULL && strstr(p, "Carol") == NULL);
-    p = ask(&f, "20001", "/rank month");
+    p = h_fx_ask(&f, "20001", "/rank month");
     CHECK(strstr(p, "本月积分榜（11月1日起）") != NULL && strstr(p, "Carol — 5 分") != NULL);
-    p = ask(&f, "20001", "积分榜 总");
+    p = h_fx_ask(&f, "20001", "积分榜 总");
     CHECK(pos(p, "1. Dave — 7 分") >= 0 && pos(p, "2. Carol — 5 分") > pos(p, "1. Dave") &&
           pos(p, "3. Alice — 3 分") > pos(p, "2. Carol"));
     /* every source of the ledger counts (a check-in from another plugin) */
     foreign_points(&f, "20001", 10);
-    p = ask(&f, "20001", "/rank");
+    p = h_fx_ask(&f, "20001", "/rank");
     CHECK(pos(p, "1. Alice — 13 分") >= 0 && pos(p, "2. Dave — 7 分") > 0);
     /* hide: off the board but still earning and seeing one's own points */
-    CHECK(strstr(ask(&f, "20004", "/rank hide"), "隐藏") != NULL);
-    ask(&f, "20002", "加分 20004 1 帮忙");
-    p = ask(&f, "20001", "/rank");
+    CHECK(strstr(h_fx_ask(&f, "20004", "/rank hide"), "隐藏") != NULL);
+    h_fx_ask(&f, "20002", "加分 20004 1 帮忙");
+    p = h_fx_ask(&f, "20001", "/rank");
     CHECK(strstr(p, "Dave") == NULL && strstr(p, "Alice") != NULL);
-    p = ask(&f, "20004", "我的积分");
+    p = h_fx_ask(&f, "20004", "我的积分");
     CHECK(strstr(p, "累计 8 分") != NULL && strstr(p, "已在排行榜上隐藏") != NULL);
-    ask(&f, "20004", "/rank show");
-    CHECK(strstr(ask(&f, "20001", "/rank"), "2. Dave — 8 分") != NULL);
-    CHECK(strstr(ask(&f, "20001", "/rank 年"), "用法") != NULL);
+    h_fx_ask(&f, "20004", "/rank show");
+    CHECK(strstr(h_fx_ask(&f, "20001", "/rank"), "2. Dave — 8 分") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "/rank 年"), "用法") != NULL);
     h_fx_done(&f);
 }
 
@@ -380,7 +349,7 @@ TEST(admin_grants_record_reason_and_actor_and_are_refused_for_members)
     struct h_fx f;
     fx_start(&f, SUNDAY_23H, "");
     CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
-    const char *p = ask(&f, "20002", "加分 20001 5 分享了好资料");
+    const char *p = h_fx_ask(&f, "20002", "加分 20001 5 分享了好资料");
     CHECK(strstr(p, "加 5 分（理由：分享了好资料），现在共 5 分") != NULL);
     CHECK(strstr(p, "\"qq\":\"20001\"") != NULL); /* the member is @mentioned */
     /* an @mention as the target, with /points deduct */
@@ -389,9 +358,8 @@ TEST(admin_grants_record_reason_and_actor_and_are_refused_for_members)
                  "{\"type\":\"text\",\"data\":{\"text\":\"/points deduct \"}},"
                  "{\"type\":\"at\",\"data\":{\"qq\":\"20001\"}},"
                  "{\"type\":\"text\",\"data\":{\"text\":\" 2 刷屏\"}}");
-    struct want w = {f.sim, before + 1};
-    CHECK(h_run_until(f.loop, sends_at_least, &w, 5));
-    CHECK(strstr(last_send(&f), "扣 2 分（理由：刷屏），现在共 3 分") != NULL);
+    CHECK(h_fx_wait_sends(&f, before + 1));
+    CHECK(strstr(h_fx_last_send(&f), "扣 2 分（理由：刷屏），现在共 3 分") != NULL);
     qb_store_commit(f.bot->store);
     sqlite3_stmt *st = NULL;
     sqlite3_prepare_v2(qb_store_db(f.bot->store),
@@ -416,25 +384,24 @@ TEST(admin_grants_record_reason_and_actor_and_are_refused_for_members)
              (long long)id);
     before = qb_sim_count(f.sim, "send_group_msg");
     say_segments(&f, "20002", "Bob", segs);
-    w.n = before + 1;
-    CHECK(h_run_until(f.loop, sends_at_least, &w, 5));
-    CHECK(strstr(last_send(&f), "加 4 分（理由：笔记很有用）") != NULL);
+    CHECK(h_fx_wait_sends(&f, before + 1));
+    CHECK(strstr(h_fx_last_send(&f), "加 4 分（理由：笔记很有用）") != NULL);
     CHECK_INT(ledger_sum(&f, "20003", "admin:%"), 4);
     /* a member cannot change anyone's points */
-    CHECK(strstr(ask(&f, "20001", "加分 20003 100 哈哈"), "只有群管理员") != NULL);
-    CHECK(strstr(ask(&f, "20003", "/points deduct 20001 3 报复"), "只有群管理员") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20001", "加分 20003 100 哈哈"), "只有群管理员") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20003", "/points deduct 20001 3 报复"), "只有群管理员") != NULL);
     CHECK_INT(ledger_sum(&f, "20003", "admin:%"), 4);
     /* bad arguments: one usage line, nothing written */
-    CHECK(strstr(ask(&f, "20002", "加分 20001"), "用法：加分") != NULL);
-    CHECK(strstr(ask(&f, "20002", "/points add 20001 abc 理由"), "用法：/points") != NULL);
-    CHECK(strstr(ask(&f, "20002", "/points give 20001 5 理由"), "用法：/points") != NULL);
-    CHECK(strstr(ask(&f, "20002", "扣分 20001 3"), "用法：扣分") != NULL);
-    CHECK(strstr(ask(&f, "20002", "加分 20002 5 自己"), "不能给自己加分") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "加分 20001"), "用法：加分") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "/points add 20001 abc 理由"), "用法：/points") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "/points give 20001 5 理由"), "用法：/points") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "扣分 20001 3"), "用法：扣分") != NULL);
+    CHECK(strstr(h_fx_ask(&f, "20002", "加分 20002 5 自己"), "不能给自己加分") != NULL);
     CHECK_INT(ledger_sum(&f, "20001", NULL), 3);
     CHECK_INT(ledger_sum(&f, "20002", NULL), 0);
     /* /me shows the total, which is the ledger's sum over every source */
     foreign_points(&f, "20001", 4);
-    p = ask(&f, "20001", "/me");
+    p = h_fx_ask(&f, "20001", "/me");
     CHECK(strstr(p, "累计 7 分") != NULL);
     CHECK_INT(ledger_sum(&f, "20001", NULL), 7);
     h_fx_done(&f);
@@ -453,16 +420,16 @@ TEST(levels_show_in_me_and_set_the_special_title)
              "\"levels\": [\"0:新手\", \"10:活跃成员\", \"50:核心成员\"],"
              " \"set_special_title\": true");
     CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
-    const char *p = ask(&f, "20001", "/me");
+    const char *p = h_fx_ask(&f, "20001", "/me");
     CHECK(strstr(p, "等级：新手 · 距「活跃成员」还差 10 分") != NULL);
-    ask(&f, "20002", "加分 20001 12 活动组织得好");
+    h_fx_ask(&f, "20002", "加分 20001 12 活动组织得好");
     CHECK(h_run_until(f.loop, title_set, &f, 5));
     long i = qb_sim_find(f.sim, 0, "set_group_special_title", "\"user_id\":20001");
     CHECK(i >= 0);
     CHECK(i >= 0 && strstr(qb_sim_call_at(f.sim, (size_t)i)->params, "活跃成员") != NULL);
-    p = ask(&f, "20001", "我的积分");
+    p = h_fx_ask(&f, "20001", "我的积分");
     CHECK(strstr(p, "等级：活跃成员 · 距「核心成员」还差 38 分") != NULL);
-    ask(&f, "20002", "加分 20001 1 再来一分"); /* same level: no new title */
+    h_fx_ask(&f, "20002", "加分 20001 1 再来一分"); /* same level: no new title */
     h_run_for(f.loop, 0.3);
     CHECK_INT(qb_sim_count(f.sim, "set_group_special_title"), 1);
     h_fx_done(&f);

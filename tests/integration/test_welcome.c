@@ -81,11 +81,6 @@ static const char *last_call(struct h_fx *f, const char *action)
     return "";
 }
 
-static size_t sends(struct h_fx *f)
-{
-    return qb_sim_count(f->sim, "send_group_msg");
-}
-
 /* Count the plugin's decision records of a kind whose details contain needle. */
 static int audits(struct h_fx *f, const char *kind, const char *needle)
 {
@@ -112,10 +107,10 @@ static void request(struct h_fx *f, const char *group, const char *user, const c
 /* A member says text; returns the number of bot messages it caused within 0.8 s. */
 static size_t say(struct h_fx *f, const char *group, const char *user, const char *text)
 {
-    size_t before = sends(f);
+    size_t before = h_fx_sends(f);
     qb_sim_group_msg(f->sim, group, user, text);
     h_run_for(f->loop, 0.8);
-    return sends(f) - before;
+    return h_fx_sends(f) - before;
 }
 
 #define AT(id) "{\"type\":\"at\",\"data\":{\"qq\":\"" id "\"}}"
@@ -129,7 +124,7 @@ TEST(a_newcomer_gets_one_welcome_with_mention_and_rules)
     CHECK(h_run_until(f.loop, h_fx_connected, &f, 5));
     qb_sim_member_join(f.sim, "100", "30001", "approve", "20002");
     h_run_for(f.loop, 0.5);
-    CHECK_INT(sends(&f), 0); /* waits a moment for others joining with them */
+    CHECK_INT(h_fx_sends(&f), 0); /* waits a moment for others joining with them */
     advance(&f, 3000);
     CHECK(wait_calls(&f, "send_group_msg", 1));
     const char *p = last_call(&f, "send_group_msg");
@@ -138,7 +133,7 @@ TEST(a_newcomer_gets_one_welcome_with_mention_and_rules)
     CHECK(strstr(p, "24 小时内") != NULL);
     CHECK(strstr(p, "\"group_id\":100") != NULL);
     advance(&f, 5000);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     h_fx_done(&f);
 }
 
@@ -152,7 +147,7 @@ TEST(joins_in_quick_succession_share_one_welcome)
     h_run_for(f.loop, 0.3);
     qb_sim_member_join(f.sim, "100", "30002", "invite", "20001");
     h_run_for(f.loop, 0.3);
-    CHECK_INT(sends(&f), 0);
+    CHECK_INT(h_fx_sends(&f), 0);
     advance(&f, 3000);
     CHECK(wait_calls(&f, "send_group_msg", 1));
     const char *p = last_call(&f, "send_group_msg");
@@ -160,7 +155,7 @@ TEST(joins_in_quick_succession_share_one_welcome)
     CHECK(strstr(p, AT("30002")) != NULL);
     CHECK(strstr(p, "\\n\\n") == NULL); /* no rules set: no empty rules line */
     advance(&f, 5000);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     h_fx_done(&f);
 }
 
@@ -212,16 +207,16 @@ TEST(one_reminder_after_intro_hours_and_none_after_an_intro)
     CHECK(strstr(p, "30002") == NULL);
     CHECK_INT(say(&f, "100", "20001", "/intro pending"), 1);
     CHECK(strstr(last_call(&f, "send_group_msg"), "只有群管理员") != NULL);
-    size_t before = sends(&f);
+    size_t before = h_fx_sends(&f);
     advance(&f, 3600 * 1000);
-    CHECK_INT(sends(&f), before); /* not yet */
+    CHECK_INT(h_fx_sends(&f), before); /* not yet */
     advance(&f, 3600 * 1000 + 1000);
     CHECK(wait_calls(&f, "send_group_msg", before + 1));
     p = last_call(&f, "send_group_msg");
     CHECK(strstr(p, AT("30001")) != NULL);
     CHECK(strstr(p, "2 小时") != NULL);
     advance(&f, 24 * 3600 * 1000LL);
-    CHECK_INT(sends(&f), before + 1); /* once, and never for 30002 */
+    CHECK_INT(h_fx_sends(&f), before + 1); /* once, and never for 30002 */
     CHECK(strstr(last_call(&f, "send_group_msg"), AT("30002")) == NULL);
     h_fx_done(&f);
 }
@@ -237,7 +232,7 @@ TEST(no_reminder_for_a_member_who_left)
     qb_sim_member_leave(f.sim, "100", "30001", "leave", NULL);
     h_run_for(f.loop, 0.3);
     advance(&f, 2 * 3600 * 1000);
-    CHECK_INT(sends(&f), 1);
+    CHECK_INT(h_fx_sends(&f), 1);
     h_fx_done(&f);
 }
 
@@ -261,7 +256,7 @@ TEST(an_unanswered_entry_question_mutes_until_an_admin_clears)
     CHECK(strstr(p, AT("30001")) != NULL && strstr(p, AT("30002")) != NULL);
     CHECK_INT(say(&f, "100", "30002", "是读书吧"), 1);
     CHECK(strstr(last_call(&f, "send_group_msg"), "回答正确") != NULL);
-    size_t before = sends(&f);
+    size_t before = h_fx_sends(&f);
     advance(&f, 10 * 60 * 1000 + 1000);
     CHECK(wait_calls(&f, "set_group_ban", 1));
     p = last_call(&f, "set_group_ban");
@@ -294,7 +289,7 @@ TEST(a_failed_mute_lets_the_newcomer_in_quietly)
     advance(&f, 10 * 60 * 1000 + 1000);
     CHECK(wait_calls(&f, "set_group_ban", 1));
     h_run_for(f.loop, 0.5);
-    CHECK_INT(sends(&f), 2);
+    CHECK_INT(h_fx_sends(&f), 2);
     CHECK_INT(audits(&f, "welcome.check.mute_failed", "30001"), 1);
     CHECK(h_logged("could not mute newcomer 30001"));
     h_fx_done(&f);
@@ -419,7 +414,7 @@ TEST(screening_approves_good_answers_and_queues_others_for_admins)
     CHECK(wait_calls(&f, "set_group_add_request", 2));
     CHECK(approved_request(&f, "300", true));
     /* a wrong answer: queued, admins told in the group */
-    size_t before = sends(&f);
+    size_t before = h_fx_sends(&f);
     qb_sim_join_request(f.sim, "300", "40005", "随便看看");
     CHECK(wait_calls(&f, "send_group_msg", before + 1));
     const char *p = last_call(&f, "send_group_msg");
@@ -434,7 +429,7 @@ TEST(screening_approves_good_answers_and_queues_others_for_admins)
     /* the admin lists and approves */
     CHECK_INT(say(&f, "300", "20002", "/request"), 1);
     CHECK(strstr(last_call(&f, "send_group_msg"), "40005") != NULL);
-    before = sends(&f);
+    before = h_fx_sends(&f);
     qb_sim_group_msg(f.sim, "300", "20002", "同意 40005");
     CHECK(wait_calls(&f, "set_group_add_request", 3));
     CHECK(approved_request(&f, "300", true));
